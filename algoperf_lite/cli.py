@@ -1,0 +1,122 @@
+"""The ``algoperf-lite`` command: parses, composes the Hydra config, calls the library.
+
+Errors in the user's input (:class:`UserError`) print one message and exit with code 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from algoperf_lite.errors import UserError
+
+# Wide enough for the tables when piped to a log (rich assumes 80 columns there).
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+def compose_config(config_name: str, overrides: list[str]) -> Any:
+    """The Hydra config ``configs/<config_name>.yaml`` with command-line overrides."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from algoperf_lite.paths import configs_dir
+
+    try:
+        with initialize_config_dir(config_dir=str(configs_dir()), version_base=None):
+            return compose(config_name=config_name, overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"bad override in {' '.join(overrides)!r}: {first}; overrides look like key=value") from e
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from algoperf_lite.progress import EvalTable, outcome_line
+    from algoperf_lite.rules import Rules
+    from algoperf_lite.trial import TrialSpec, prepare_trial, run_prepared
+
+    cfg = compose_config("run", args.overrides)
+    spec = TrialSpec(
+        workload=str(cfg.workload), submission=str(cfg.submission),
+        rules=Rules.from_mapping(cfg.rules), ruleset=str(cfg.ruleset),
+        study=int(cfg.study), trial=int(cfg.trial), root_seed=int(cfg.seed),
+        scale=str(cfg.scale), device=str(cfg.device),
+        data_dir=cfg.data_dir, results_dir=str(cfg.results_dir),
+        stop_at_target=bool(cfg.stop_at_target),
+        eval_period_sec=None if cfg.eval_period_sec is None else float(cfg.eval_period_sec),
+    )
+    trial = prepare_trial(spec)
+    r = trial.record
+    console.print(
+        f"[bold]{escape(r['submission'])}[/bold] ({r['submission_form']}) on [bold]{r['workload']}[/bold] "
+        f"({r['scale']}, {r['device']}), {r['ruleset']} tuning, study {r['study']} trial {r['trial']}, "
+        f"seed {r['seed']}, batch {r['batch_size']} ({r['batch_size_source'].replace('_', ' ')}), "
+        f"budget {r['budget_sec']:g} s"
+    )
+    if r["hyperparameters"]:
+        console.print("hyperparameters: " + escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                                            for k, v in r["hyperparameters"].items())))
+    table = None if cfg.quiet else EvalTable(r["target"], console)
+    _, outcome = run_prepared(trial, on_eval=table)
+    console.print(outcome_line(r["workload"], escape(r["submission"]), r["target"], outcome))
+    console.print(f"record: {trial.path}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import torch
+
+    from algoperf_lite.registry import SCALES, build_workload, workload_classes
+    from algoperf_lite.submissions import available_submissions
+
+    table = Table("workload", "family", "scale", "target", "budget (s)", "eval every (s)", "batch", "target")
+    for name, (family, _) in sorted(workload_classes().items()):
+        for scale in SCALES:
+            w = build_workload(name, scale, torch.device("cpu"))
+            t = w.target
+            table.add_row(name, family, scale, f"{t.metric} {'>=' if t.maximize else '<='} {t.value:g}",
+                          f"{w.max_allowed_runtime_sec:g}", f"{w.eval_period_time_sec:g}",
+                          str(w.default_batch_size),
+                          "calibrated" if w.describe().get("calibrated") else "not yet calibrated")
+    console.print(table)
+    console.print("submissions: " + escape(", ".join(available_submissions())))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="algoperf-lite", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="train one submission on one workload (one trial)")
+    run.add_argument("overrides", nargs="*", help="config overrides key=value (configs/run.yaml)")
+    run.set_defaults(func=cmd_run)
+
+    lst = sub.add_parser("list", help="list workloads (with scales, targets, budgets) and submissions")
+    lst.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as e:
+        if args.debug:
+            raise
+        console.print(f"[red]error:[/red] {escape(str(e))}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

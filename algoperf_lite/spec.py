@@ -1,0 +1,288 @@
+"""The contract between the runner, workloads and submissions: the PyTorch side of
+AlgoPerf's interface (``algoperf/spec.py``), typed and short.
+
+This module imports nothing of the project, so that it can stand in for ``algoperf.spec``
+when an unmodified AlgoPerf submission is loaded (see :mod:`algoperf_lite.compat`).
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LossType(enum.Enum):
+    SOFTMAX_CROSS_ENTROPY = 0
+    SIGMOID_CROSS_ENTROPY = 1
+    MEAN_SQUARED_ERROR = 2
+    CTC_LOSS = 3
+    MEAN_ABSOLUTE_ERROR = 4
+
+
+class ForwardPassMode(enum.Enum):
+    TRAIN = 0
+    EVAL = 1
+
+
+class ParameterType(enum.Enum):
+    """What a parameter is, so that an optimizer can treat matrices, embeddings and
+    norms differently without looking at names or shapes."""
+
+    WEIGHT = 0
+    BIAS = 1
+    CONV_WEIGHT = 2
+    BATCH_NORM_SCALE = 3
+    BATCH_NORM_BIAS = 4
+    LAYER_NORM_SCALE = 5
+    LAYER_NORM_BIAS = 6
+    EMBEDDING = 7
+    ATTENTION_Q = 8
+    ATTENTION_K = 9
+    ATTENTION_V = 10
+    ATTENTION_OUT = 11
+    ATTENTION_QKV = 12
+    ATTENTION_KV = 13
+    ATTENTION_BIAS = 14
+
+
+class ShapeTuple:
+    """A shape that tree utilities treat as a leaf (AlgoPerf's type of the same name)."""
+
+    def __init__(self, shape_tuple: tuple[int, ...]):
+        self.shape_tuple = tuple(shape_tuple)
+
+    def __repr__(self) -> str:
+        return f"ShapeTuple({self.shape_tuple})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ShapeTuple) and self.shape_tuple == other.shape_tuple
+
+    def __hash__(self) -> int:
+        return hash(self.shape_tuple)
+
+
+# AlgoPerf's type aliases, kept so that submissions' annotations resolve.
+Tensor = Any
+Shape = tuple[int, ...] | ShapeTuple
+ParameterKey = str
+ParameterShapeTree = dict[ParameterKey, ShapeTuple]
+ParameterTypeTree = dict[ParameterKey, ParameterType]
+ParameterContainer = nn.Module
+RandomState = Any  # an int seed here; AlgoPerf's PyTorch submissions pass it through
+OptimizerState = Any
+Hyperparameters = Any  # a namedtuple of the trial's point, or None under self-tuning
+Timing = int
+Steps = int
+ModelAuxiliaryState = Any  # BatchNorm statistics live in the module; this is None
+ModelInitState = tuple[ParameterContainer, ModelAuxiliaryState]
+UpdateReturn = tuple[OptimizerState, ParameterContainer, ModelAuxiliaryState]
+
+
+class TrainingCompleteError(Exception):
+    """Raised by ``update_params`` to end training early; the runner grants one final
+    eval. If the target was not reached by then, the trial counts as not reached."""
+
+
+class Target(NamedTuple):
+    metric: str  # e.g. "accuracy"; compared on "validation/<metric>"
+    value: float
+    maximize: bool
+
+    def reached(self, value: float) -> bool:
+        """Inclusive test (rules.md): >= for maximized metrics, <= for minimized."""
+        return value >= self.value if self.maximize else value <= self.value
+
+
+class Workload(metaclass=abc.ABCMeta):
+    """A dataset, a model, a loss, an eval metric, a validation target and a budget.
+
+    The PyTorch form of AlgoPerf's ``spec.Workload``: ``init_model_fn`` returns an
+    ``nn.Module``, ``model_fn`` runs it, ``loss_fn`` returns summed / n_valid_examples /
+    per_example. Subclasses also build the data; the runner hands a submission only
+    the training input queue.
+    """
+
+    #: registered name, set by the registry (e.g. "digits_logreg")
+    name: str = ""
+    #: resolved scale, "smoke" or "full"
+    scale: str = "smoke"
+
+    def __init__(self) -> None:
+        self._param_shapes: ParameterShapeTree | None = None
+        self._param_types: ParameterTypeTree | None = None
+        self.metrics_logger = None  # AlgoPerf submissions may log through it
+
+    # --- targets, budgets, sizes -----------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def target(self) -> Target:
+        """The validation target."""
+
+    @property
+    def target_metric_name(self) -> str:
+        return self.target.metric
+
+    @property
+    def validation_target_value(self) -> float:
+        return self.target.value
+
+    @property
+    def test_target_value(self) -> float:
+        return self.target.value
+
+    def has_reached_validation_target(self, eval_result: dict[str, float]) -> bool:
+        return self.target.reached(eval_result[f"validation/{self.target.metric}"])
+
+    def has_reached_test_target(self, eval_result: dict[str, float]) -> bool:
+        return self.target.reached(eval_result[f"test/{self.target.metric}"])
+
+    @property
+    @abc.abstractmethod
+    def loss_type(self) -> LossType: ...
+
+    @property
+    @abc.abstractmethod
+    def max_allowed_runtime_sec(self) -> float:
+        """Budget of submission time, in seconds, on this workload's scale."""
+
+    @property
+    @abc.abstractmethod
+    def eval_period_time_sec(self) -> float: ...
+
+    @property
+    @abc.abstractmethod
+    def step_hint(self) -> int:
+        """About how many steps the target-setting run took within the budget."""
+
+    @property
+    @abc.abstractmethod
+    def default_batch_size(self) -> int:
+        """Used when a submission's ``get_batch_size`` does not know this workload."""
+
+    @property
+    @abc.abstractmethod
+    def num_train_examples(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def num_eval_train_examples(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def num_validation_examples(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def num_test_examples(self) -> int: ...
+
+    @property
+    def eval_batch_size(self) -> int:
+        return 4096
+
+    @property
+    def train_mean(self) -> Any:
+        return 0.0
+
+    @property
+    def train_stddev(self) -> Any:
+        return 1.0
+
+    # --- parameters ------------------------------------------------------------------
+    @property
+    def param_shapes(self) -> ParameterShapeTree:
+        if self._param_shapes is None:
+            raise ValueError("call init_model_fn() before reading param_shapes")
+        return self._param_shapes
+
+    @property
+    def model_params_types(self) -> ParameterTypeTree:
+        """Parameter name (as in ``model.named_parameters()``) -> ParameterType."""
+        if self._param_types is None:
+            raise ValueError("call init_model_fn() before reading model_params_types")
+        return self._param_types
+
+    def is_output_params(self, param_key: ParameterKey) -> bool:
+        return False
+
+    # --- model -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def init_model_fn(self, rng: RandomState) -> ModelInitState:
+        """Return (model on the workload's device, model state)."""
+
+    @abc.abstractmethod
+    def model_fn(
+        self,
+        params: ParameterContainer,
+        augmented_and_preprocessed_input_batch: dict[str, Tensor],
+        model_state: ModelAuxiliaryState,
+        mode: ForwardPassMode,
+        rng: RandomState,
+        update_batch_norm: bool,
+        dropout_rate: float | None = None,
+    ) -> tuple[Tensor, ModelAuxiliaryState]:
+        """Return (logits, new model state). ``dropout_rate=None`` means the workload's
+        default (AlgoPerf v0.5 submissions do not pass it)."""
+
+    @abc.abstractmethod
+    def loss_fn(
+        self,
+        label_batch: Tensor,
+        logits_batch: Tensor,
+        mask_batch: Tensor | None = None,
+        label_smoothing: float = 0.0,
+    ) -> dict[str, Tensor]:
+        """Return {'summed', 'n_valid_examples', 'per_example'} (masked, unreduced)."""
+
+    def output_activation_fn(self, logits_batch: Tensor, framework: str = "pytorch") -> Tensor:
+        if framework != "pytorch":
+            raise ValueError(f"only the pytorch framework is supported, got {framework!r}")
+        if self.loss_type in (LossType.SOFTMAX_CROSS_ENTROPY, LossType.CTC_LOSS):
+            return F.softmax(logits_batch, dim=-1)
+        if self.loss_type is LossType.SIGMOID_CROSS_ENTROPY:
+            return torch.sigmoid(logits_batch)
+        return logits_batch
+
+    # --- data and eval (the runner's side; not for submissions) ------------------------
+    def prepare(self) -> None:
+        """Load the data onto the device; the runner calls it in the untimed set-up."""
+
+    @abc.abstractmethod
+    def build_train_queue(self, batch_size: int, seed: int) -> Iterator[dict[str, Tensor]]:
+        """An endless, seeded, shuffled iterator of training batches on the device."""
+
+    @abc.abstractmethod
+    def eval_model(
+        self, params: ParameterContainer, model_state: ModelAuxiliaryState
+    ) -> dict[str, float]:
+        """Metrics on eval_train, validation and test: {'train/loss': ..,
+        'validation/accuracy': .., 'test/...': ..}. Runs no submission code."""
+
+    def describe(self) -> dict[str, Any]:
+        """What the registry lists and the results record (scale, sizes, target, budget)."""
+        return {
+            "workload": self.name,
+            "scale": self.scale,
+            "target": self.target._asdict(),
+            "budget_sec": self.max_allowed_runtime_sec,
+            "eval_period_sec": self.eval_period_time_sec,
+            "step_hint": self.step_hint,
+            "default_batch_size": self.default_batch_size,
+        }
+
+
+# --- the submission side: signatures a submission module provides ---------------------
+
+InitOptimizerFn = Callable[
+    [Workload, ParameterContainer, ModelAuxiliaryState, Hyperparameters, RandomState],
+    OptimizerState,
+]
+UpdateParamsFn = Callable[..., UpdateReturn]
+PrepareForEvalFn = Callable[..., UpdateReturn]
+DataSelectionFn = Callable[..., dict[str, Tensor]]
+GetBatchSizeFn = Callable[[str], int]

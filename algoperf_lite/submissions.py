@@ -1,0 +1,168 @@
+"""Find and load submission folders, in either form, behind one interface.
+
+A submission is a folder with ``submission.py``. AlgoPerf form: it defines
+``init_optimizer_state``, ``update_params``, ``get_batch_size``, ``data_selection`` and
+optionally ``prepare_for_eval`` (v0.6 passes ``train_state`` to ``update_params``, v0.5
+does not). Native form: it defines ``make_optimizer`` (see :mod:`algoperf_lite.native`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import inspect
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from algoperf_lite import compat, spec
+from algoperf_lite.errors import UserError
+from algoperf_lite.native import NativeAdapter
+from algoperf_lite.paths import submissions_dir
+from algoperf_lite.search_space import SearchSpace, load_search_space
+
+REQUIRED = ("init_optimizer_state", "update_params", "get_batch_size", "data_selection")
+SEARCH_SPACE_FILES = ("tuning_search_space.json", "tuning_search_space.yaml", "tuning_search_space.yml")
+SELF_TUNING_FILE = "self_tuning.json"
+
+
+@dataclass
+class Submission:
+    name: str
+    path: Path
+    form: str  # "native", "algoperf-v0.6" or "algoperf-v0.5"
+    search_space: SearchSpace | None
+    init_optimizer_state: spec.InitOptimizerFn
+    update_params: spec.UpdateParamsFn  # always called with train_state=...
+    get_batch_size: spec.GetBatchSizeFn
+    data_selection: spec.DataSelectionFn
+    prepare_for_eval: spec.PrepareForEvalFn | None = None
+    self_tuning_point: dict[str, Any] | None = field(default=None, repr=False)
+
+    def batch_size_for(self, workload: spec.Workload) -> tuple[int, str]:
+        """(batch size, source). AlgoPerf submissions key ``get_batch_size`` on AlgoPerf's
+        workload names and raise ValueError for others: then the workload's default."""
+        try:
+            size = self.get_batch_size(workload.name)
+        except (ValueError, KeyError):
+            return workload.default_batch_size, "workload_default"
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise UserError(f"submission {self.name}: get_batch_size returned {size!r}; it must return a positive int")
+        return size, "submission"
+
+
+def available_submissions() -> list[str]:
+    root = submissions_dir()
+    return sorted(p.parent.name for p in root.glob("*/submission.py")) if root.is_dir() else []
+
+
+def resolve_submission_path(name_or_path: str) -> Path:
+    """A name under ``submissions/`` or a path to a folder (or to its submission.py)."""
+    named = submissions_dir() / name_or_path
+    if "/" not in name_or_path and (named / "submission.py").is_file():
+        return named.resolve()
+    candidate = Path(name_or_path).expanduser()
+    if candidate.name == "submission.py":
+        candidate = candidate.parent
+    if (candidate / "submission.py").is_file():
+        return candidate.resolve()
+    known = available_submissions()
+    close = difflib.get_close_matches(name_or_path, known, n=3)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise UserError(
+        f"unknown submission {name_or_path!r}: {hint}give a name from `algoperf-lite list` "
+        f"({', '.join(known) or 'none found'}) or a path to a folder with submission.py"
+    )
+
+
+def _import_module(path: Path) -> ModuleType:
+    file = path / "submission.py"
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:8]
+    module_name = f"algoperf_lite_submission_{path.name}_{digest}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    compat.install()
+    module_spec = importlib.util.spec_from_file_location(module_name, file)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.path.insert(0, str(path))  # so that a submission can import its own helper files
+    try:
+        module_spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise UserError(f"submission {path.name}: syntax error in {e.filename}, line {e.lineno}: {e.msg}; fix the file") from e
+    except ModuleNotFoundError as e:
+        raise UserError(
+            f"submission {path.name} imports {e.name!r}, which is not installed; "
+            f"install it (see the submission's requirements) and retry"
+        ) from e
+    finally:
+        sys.path.remove(str(path))
+    sys.modules[module_name] = module
+    return module
+
+
+def _check_functions(name: str, module: ModuleType, required: tuple[str, ...]) -> None:
+    defined = [k for k, v in vars(module).items() if callable(v) and not k.startswith("_")]
+    for fn in required:
+        if not callable(getattr(module, fn, None)):
+            close = difflib.get_close_matches(fn, defined, n=1)
+            hint = f" (found {close[0]!r}: a typo?)" if close else ""
+            raise UserError(f"submission {name}: submission.py does not define {fn}(){hint}; define it")
+
+
+def _load_search_space(path: Path) -> SearchSpace | None:
+    for filename in SEARCH_SPACE_FILES:
+        if (path / filename).is_file():
+            return load_search_space(path / filename)
+    return None
+
+
+def _load_self_tuning_point(path: Path) -> dict[str, Any] | None:
+    file = path / SELF_TUNING_FILE
+    if not file.is_file():
+        return None
+    try:
+        point = json.loads(file.read_text())
+    except json.JSONDecodeError as e:
+        raise UserError(f"{file} is not valid JSON: {e}") from e
+    if not isinstance(point, dict) or not point:
+        raise UserError(f"{file} must hold one non-empty mapping of hyperparameters")
+    return point
+
+
+def _accepts_train_state(fn: Any) -> bool:
+    try:
+        return "train_state" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return True
+
+
+def load_submission(name_or_path: str) -> Submission:
+    path = resolve_submission_path(name_or_path)
+    name = path.name
+    module = _import_module(path)
+    search_space = _load_search_space(path)
+    if callable(getattr(module, "make_optimizer", None)):
+        adapter = NativeAdapter(module, _load_self_tuning_point(path))
+        return Submission(
+            name, path, "native", search_space,
+            adapter.init_optimizer_state, adapter.update_params, adapter.get_batch_size,
+            adapter.data_selection, None, adapter.self_tuning_point,
+        )
+    _check_functions(name, module, REQUIRED)
+    update = module.update_params
+    if _accepts_train_state(update):
+        form, update_params = "algoperf-v0.6", update
+    else:
+        form = "algoperf-v0.5"
+
+        def update_params(*args: Any, train_state: Any = None, **kwargs: Any) -> spec.UpdateReturn:
+            return update(*args, **kwargs)
+
+    return Submission(
+        name, path, form, search_space, module.init_optimizer_state, update_params,
+        module.get_batch_size, module.data_selection, getattr(module, "prepare_for_eval", None),
+    )

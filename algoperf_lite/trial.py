@@ -1,0 +1,113 @@
+"""One trial from its spec to its record on disk (TrialSpec -> results/.../trial_<i>/)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from algoperf_lite import registry
+from algoperf_lite.environment import describe_environment
+from algoperf_lite.errors import UserError
+from algoperf_lite.paths import data_dir as resolve_data_dir
+from algoperf_lite.results import TrialWriter, trial_dir
+from algoperf_lite.rules import Rules, check_ruleset
+from algoperf_lite.runner import EvalCallback, TrainResult, train
+from algoperf_lite.seeds import derive_seed
+from algoperf_lite.submissions import load_submission
+from algoperf_lite.tuning import trial_point
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    workload: str
+    submission: str  # a name under submissions/ or a path
+    rules: Rules
+    ruleset: str = "external"
+    study: int = 0
+    trial: int = 0
+    root_seed: int = 0
+    scale: str = "auto"
+    device: str = "auto"
+    data_dir: str | None = None
+    results_dir: str = "results"
+    stop_at_target: bool = True
+    eval_period_sec: float | None = None  # None: the workload's
+
+    def seed(self, submission_name: str) -> int:
+        return derive_seed(self.root_seed, self.study, self.trial, submission_name, self.workload)
+
+
+@dataclass
+class PreparedTrial:
+    """A spec with everything resolved, before any training."""
+
+    spec: TrialSpec
+    record: dict[str, Any]  # what spec.json holds
+    path: Path
+    workload: Any
+    submission: Any
+
+
+def prepare_trial(spec: TrialSpec) -> PreparedTrial:
+    """Resolve names, scale, device, seed, hyperparameters, budget; raise UserError on
+    bad input before anything is trained or written."""
+    check_ruleset(spec.ruleset)
+    if spec.study < 0 or spec.trial < 0:
+        raise UserError("study and trial are 0-based indices: give study>=0 and trial>=0")
+    device = registry.resolve_device(spec.device)
+    scale = registry.resolve_scale(spec.scale, device)
+    submission = load_submission(spec.submission)
+    workload = registry.build_workload(spec.workload, scale, device, resolve_data_dir(spec.data_dir))
+    seed = spec.seed(submission.name)
+    batch_size, batch_size_source = submission.batch_size_for(workload)
+    point = trial_point(submission.search_space, spec.ruleset, spec.rules, spec.root_seed,
+                        submission.name, spec.study, spec.trial)
+    record = {
+        "workload": workload.name, "scale": scale,
+        "submission": submission.name, "submission_path": str(submission.path),
+        "submission_form": submission.form,
+        "ruleset": spec.ruleset, "rules": spec.rules.to_dict(),
+        "study": spec.study, "trial": spec.trial, "seed": seed, "root_seed": spec.root_seed,
+        "hyperparameters": point,
+        "search_space": submission.search_space.to_json() if submission.search_space else None,
+        "budget_sec": spec.rules.budget(workload.max_allowed_runtime_sec, spec.ruleset),
+        "eval_period_sec": spec.eval_period_sec or workload.eval_period_time_sec,
+        "step_hint": workload.step_hint,
+        "target": workload.target._asdict(),
+        "stop_at_target": spec.stop_at_target,
+        "device": str(device),
+        "batch_size": batch_size, "batch_size_source": batch_size_source,
+    }
+    path = trial_dir(Path(spec.results_dir), spec.ruleset, submission.name, spec.study, workload.name, spec.trial)
+    return PreparedTrial(spec, record, path, workload, submission)
+
+
+def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None) -> tuple[TrainResult, dict[str, Any]]:
+    """Train and write the record; returns the result and the outcome as written."""
+    started = time.perf_counter()
+    writer = TrialWriter(trial.path)
+    record = trial.record
+    writer.write_spec(record)
+    writer.write_environment(describe_environment(trial.workload.device))
+
+    def record_eval(row: dict[str, Any]) -> None:
+        writer.append_eval(row)
+        if on_eval is not None:
+            on_eval(row)
+
+    result = train(
+        trial.workload, trial.submission, record["hyperparameters"], record["seed"],
+        record["batch_size"], record["budget_sec"], record["eval_period_sec"], on_eval=record_eval,
+        stop_at_target=record["stop_at_target"],
+    )
+    outcome = {
+        "status": result.status, "reached": result.reached,
+        "time_to_target": result.time_to_target, "steps_to_target": result.steps_to_target,
+        "submission_time": result.submission_time, "steps": result.steps,
+        "num_evals": len(result.evals), "wall_time": time.perf_counter() - started,
+        "error": result.error,
+    }
+    writer.write_outcome(outcome)
+    return result, outcome

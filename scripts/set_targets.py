@@ -1,0 +1,142 @@
+"""Set a workload's validation target and budget the AlgoPerf way (rules.md, "Targets
+and budgets"), and record them with their provenance in the family's targets.json.
+
+1. Tune each reference submission: ``--points`` quasirandom points of its search space,
+   each trained for ``--tune-budget`` seconds with the step hint ``--tune-steps``.
+2. Rerun the best point (best validation metric over all evals) with ``--seeds`` seeds.
+3. Target = the median over those seeds of their best validation metric. For an
+   accuracy, lowered by one binomial standard error sqrt(p(1-p)/n) of the validation
+   set (n examples): the best of many evals sits at the top of that noise, and a target
+   closer to it than one standard error cannot be told apart from it on this data.
+4. Budget = 4/3 of the median time those reruns took to reach the target, at least
+   ``--min-budget`` (on a shared CPU, scheduling noise dominates sub-second budgets);
+   step hint = the steps those reruns make in that budget, at their median speed.
+
+Example (the digits target committed in workloads/logreg/targets.json):
+    python scripts/set_targets.py digits_logreg --scale smoke \
+        --submissions adamw sgd_momentum --points 8 --seeds 3 --tune-budget 4 --tune-steps 12000 \
+        --min-budget 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import math
+import shlex
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+from algoperf_lite.environment import device_name
+from algoperf_lite.registry import build_workload, resolve_device, workload_classes
+from algoperf_lite.rules import load_rules
+from algoperf_lite.runner import train
+from algoperf_lite.seeds import derive_seed
+from algoperf_lite.spec import Target
+from algoperf_lite.submissions import load_submission
+from algoperf_lite.tuning import study_points
+from algoperf_lite.workload_kit import TARGETS_FILE
+
+
+def best_metric(evals: list[dict], key: str, maximize: bool) -> tuple[float, dict]:
+    pick = max if maximize else min
+    row = pick(evals, key=lambda r: r[key])
+    return row[key], row
+
+
+def run(workload_name, scale, device, submission, point, seed, budget, steps, eval_period):
+    """One training run with the given step hint; never stops at the target."""
+    workload = build_workload(workload_name, scale, device)
+    workload.override(step_hint=steps, budget_sec=budget)
+    batch_size, _ = submission.batch_size_for(workload)
+    return workload, train(workload, submission, point, seed, batch_size, budget, eval_period, stop_at_target=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workload")
+    parser.add_argument("--scale", default="smoke", choices=["smoke", "full"])
+    parser.add_argument("--submissions", nargs="+", default=["adamw", "sgd_momentum"])
+    parser.add_argument("--points", type=int, default=8, help="points tuned per reference submission")
+    parser.add_argument("--seeds", type=int, default=3, help="reruns of the best point")
+    parser.add_argument("--tune-budget", type=float, required=True, help="seconds per tuning run (large)")
+    parser.add_argument("--tune-steps", type=int, required=True, help="step hint of the tuning runs")
+    parser.add_argument("--evals", type=int, default=40, help="evals per run (time resolution)")
+    parser.add_argument("--min-budget", type=float, default=0.0, help="floor of the budget, seconds")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dry-run", action="store_true", help="print, do not write targets.json")
+    args = parser.parse_args(argv)
+
+    device = resolve_device(args.device)
+    eval_period = args.tune_budget / args.evals
+    probe = build_workload(args.workload, args.scale, device)
+    metric, maximize = probe.target.metric, probe.target.maximize
+    key = f"validation/{metric}"
+    rules = dataclasses.replace(load_rules("v0.6"), num_trials=args.points)
+
+    # 1. tune every reference submission
+    candidates = []
+    for name in args.submissions:
+        submission = load_submission(name)
+        for i, point in enumerate(study_points(submission.search_space, rules, 0, submission.name, 0)):
+            _, result = run(args.workload, args.scale, device, submission, point, derive_seed("tune", i),
+                            args.tune_budget, args.tune_steps, eval_period)
+            if result.status == "failed" or not result.evals:
+                print(f"  {name} point {i}: {result.status}", file=sys.stderr)
+                continue
+            value, row = best_metric(result.evals, key, maximize)
+            print(f"  {name} point {i}: best {key} {value:.4f} at {row['submission_time']:.2f} s", file=sys.stderr)
+            candidates.append((value, name, point))
+    value, best_name, best_point = (max if maximize else min)(candidates, key=lambda c: c[0])
+    print(f"best: {best_name} {best_point} ({key} {value:.4f})", file=sys.stderr)
+
+    # 2-3. rerun the best point over seeds; the target is the median of their best metric
+    submission = load_submission(best_name)
+    seeds = [derive_seed("target", s) for s in range(args.seeds)]
+    reruns = [run(args.workload, args.scale, device, submission, best_point, s, args.tune_budget,
+                  args.tune_steps, eval_period)[1] for s in seeds]
+    bests = [best_metric(r.evals, key, maximize)[0] for r in reruns]
+    target = statistics.median(bests)
+    if metric == "accuracy":
+        n = probe.num_validation_examples
+        target -= math.sqrt(target * (1.0 - target) / n)
+
+    # 4. budget and step hint from when the reruns reached that target
+    goal = Target(metric, target, maximize)
+    hits = [next(row for row in r.evals if goal.reached(row[key])) for r in reruns
+            if any(goal.reached(row[key]) for row in r.evals)]
+    time_to_target = statistics.median(h["submission_time"] for h in hits)
+    steps_per_sec = statistics.median(h["step"] / h["submission_time"] for h in hits)
+    budget = max(4 / 3 * time_to_target, args.min_budget)
+    entry = {
+        "metric": metric, "maximize": maximize, "target": round(target, 4),
+        "budget_sec": round(budget, 2), "step_hint": int(round(steps_per_sec * budget, -1)),
+        "provenance": {
+            "command": "python scripts/set_targets.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
+            "hardware": f"{device_name(device)} ({device}, {torch.get_num_threads()} threads)",
+            "date": dt.date.today().isoformat(),
+            "best_submission": best_name, "best_point": best_point,
+            "seeds": seeds, "best_metric_per_seed": bests,
+            "target_before_standard_error": statistics.median(bests),
+            "time_to_target_per_seed": [h["submission_time"] for h in hits],
+            "steps_to_target_per_seed": [h["step"] for h in hits],
+        },
+    }
+    print(json.dumps(entry, indent=2))
+    if not args.dry_run:
+        family = workload_classes()[args.workload][0]
+        file = Path(sys.modules[type(probe).__module__].__file__).with_name(TARGETS_FILE)
+        table = json.loads(file.read_text()) if file.is_file() else {}
+        table[f"{args.workload}/{args.scale}"] = entry
+        file.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {file} ({family})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

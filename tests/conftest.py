@@ -1,0 +1,49 @@
+"""Shared fixtures: the real digits workload and real submissions, with hooks to make
+parts of them slow or scripted for the timing tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from algoperf_lite.registry import build_workload
+from algoperf_lite.submissions import Submission, load_submission
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+ADAMW_POINT = {"learning_rate": 0.01, "one_minus_beta1": 0.1, "beta2": 0.999,
+               "weight_decay": 1e-3, "warmup_factor": 0.05}
+
+
+@pytest.fixture
+def digits():
+    """The real digits_logreg workload (scikit-learn's bundled digits) on the CPU."""
+    workload = build_workload("digits_logreg", "smoke", torch.device("cpu"))
+    workload.prepare()
+    return workload
+
+
+@pytest.fixture
+def adamw() -> Submission:
+    return load_submission("adamw")
+
+
+def slowed(submission: Submission, **delays: float) -> Submission:
+    """``submission`` with ``time.sleep(delay)`` added to the named functions."""
+
+    def wrap(fn, delay):
+        def slow(*args, **kwargs):
+            time.sleep(delay)
+            return fn(*args, **kwargs)
+
+        return slow
+
+    return dataclasses.replace(
+        submission, **{name: wrap(getattr(submission, name), d) for name, d in delays.items()}
+    )

@@ -1,0 +1,87 @@
+"""The command line, end to end: the checks of the core issue, on real data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from algoperf_lite.cli import main
+from conftest import FIXTURES
+
+
+def trial_files(results_dir, ruleset="external_tuning"):
+    folders = sorted(results_dir.glob(f"{ruleset}/*/study_*/*/trial_*"))
+    assert len(folders) == 1, folders
+    return folders[0]
+
+
+def test_console_script_runs_the_default_and_reaches_the_target(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "algoperf_lite.cli", "run", "workload=digits_logreg", "submission=adamw",
+         "device=cpu", f"results_dir={tmp_path}"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "reached validation accuracy >=" in out.stdout
+    folder = trial_files(tmp_path)
+    assert folder.relative_to(tmp_path).parts == ("external_tuning", "adamw", "study_0", "digits_logreg", "trial_0")
+    assert {p.name for p in folder.iterdir()} == {"spec.json", "environment.json", "evals.csv", "outcome.json"}
+    outcome = json.loads((folder / "outcome.json").read_text())
+    assert outcome["reached"] is True and outcome["status"] == "reached"
+    assert 0 < outcome["time_to_target"] <= json.loads((folder / "spec.json").read_text())["budget_sec"]
+
+
+@pytest.mark.parametrize("submission, form", [
+    ("sgd_momentum", "algoperf-v0.6"),
+    (str(FIXTURES / "algoperf_v06_nadamw"), "algoperf-v0.6"),
+    (str(FIXTURES / "algoperf_v05_sfadamw"), "algoperf-v0.5"),
+])
+def test_run_records_the_trial(tmp_path, capsys, submission, form):
+    assert main(["run", f"submission={submission}", "device=cpu", f"results_dir={tmp_path}"]) == 0
+    folder = trial_files(tmp_path)
+    spec = json.loads((folder / "spec.json").read_text())
+    assert spec["submission_form"] == form
+    assert spec["batch_size_source"] == "workload_default"
+    assert spec["scale"] == "smoke" and spec["device"] == "cpu"
+    assert spec["hyperparameters"]  # a point of the search space
+    env = json.loads((folder / "environment.json").read_text())
+    assert env["packages"]["torch"] and env["device"] == "cpu"
+    outcome = json.loads((folder / "outcome.json").read_text())
+    assert outcome["status"] in {"reached", "budget_exhausted"} and outcome["error"] is None
+    assert "step" in capsys.readouterr().out  # the live table
+
+
+def test_self_tuning_passes_no_hyperparameters_and_multiplies_the_budget(tmp_path):
+    assert main(["run", "ruleset=self", "rules=v0.5", "device=cpu", f"results_dir={tmp_path}", "quiet=true"]) == 0
+    spec = json.loads((trial_files(tmp_path, "self_tuning") / "spec.json").read_text())
+    assert spec["hyperparameters"] is None
+    assert spec["rules"]["self_tuning_budget_multiplier"] == 3.0
+    from algoperf_lite.registry import build_workload
+    import torch
+    base = build_workload("digits_logreg", "smoke", torch.device("cpu")).max_allowed_runtime_sec
+    assert spec["budget_sec"] == pytest.approx(3.0 * base)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "workload=digits_logreg_typo"], "unknown workload 'digits_logreg_typo': did you mean digits_logreg"),
+    (["run", "submission=adamv"], "unknown submission 'adamv': did you mean adamw"),
+    (["run", "ruleset=internal"], "unknown ruleset 'internal'"),
+    (["run", "scale=huge"], "unknown scale 'huge'"),
+    (["run", "rules=v9"], "bad override"),
+    (["run", "trial=7"], "trial=7 is out of range"),
+    (["run", "device=cuda:0"], "CUDA is not available"),
+])
+def test_bad_input_exits_2_with_one_message(capsys, args, message):
+    assert main(args) == 2
+    out = capsys.readouterr().out
+    assert message in out.replace("\n", "")
+    assert "Traceback" not in out
+
+
+def test_list_shows_workloads_and_submissions(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "digits_logreg" in out and "mnist_logreg" in out and "adamw" in out and "sgd_momentum" in out
