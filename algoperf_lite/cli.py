@@ -90,6 +90,23 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    from algoperf_lite.scoring.commands import score_command
+
+    if (args.results_dir is None) == (args.times is None):
+        raise UserError("give a results directory or --times FILE.csv (one of the two)")
+    return score_command(
+        args.results_dir, args.times, max_tau=args.max_tau, integral=args.integral, strict=args.strict,
+        reference=args.reference, metric=args.metric, trial_selection=args.trial_selection,
+    )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from algoperf_lite.scoring.commands import report_command
+
+    return report_command(args.results_dir, args.output)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="algoperf-lite", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -101,6 +118,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list workloads (with scales, targets, budgets) and submissions")
     lst.set_defaults(func=cmd_list)
+
+    score = sub.add_parser("score", help="score a results directory or a CSV of trial outcomes")
+    score.add_argument("results_dir", nargs="?", type=Path, help="a results directory")
+    score.add_argument("--times", type=Path, help="CSV: submission, workload, study, trial, time_to_target")
+    score.add_argument("--max-tau", type=float, default=4.0, help="r_max of the performance profile")
+    score.add_argument("--integral", choices=["trapezoid", "exact"], default="trapezoid",
+                       help="AlgoPerf's 100-point trapezoid rule (default) or the exact step integral")
+    score.add_argument("--metric", choices=["time", "steps"], default="time", help="time or steps to target")
+    score.add_argument("--reference", help="submission for the geometric-mean speedup")
+    score.add_argument("--strict", action="store_true", help="refuse irregular input instead of warning")
+    score.add_argument("--trial-selection", choices=["fastest", "first_eval"], default="fastest",
+                       help="per study: the fastest trial (rules.md) or AlgoPerf v0.5's first-eval pick")
+    score.set_defaults(func=cmd_score)
+
+    report = sub.add_parser("report", help="write the leaderboard page (one self-contained HTML file)")
+    report.add_argument("results_dir", type=Path)
+    report.add_argument("-o", "--output", type=Path, help="default: RESULTS_DIR/leaderboard.html")
+    report.set_defaults(func=cmd_report)
     return parser
 
 

@@ -63,14 +63,33 @@ def test_eval_time_is_excluded(digits, adamw):
 def test_budget_stops_a_slow_submission_within_one_step(digits, adamw):
     digits.override(target=UNREACHABLE)
     slow = slowed(adamw, update_params=0.05)  # each step takes >= 50 ms
-    result = run(digits, slow, budget=0.5, eval_period=100.0)
+    step_starts, step_ends = [], []  # wall times of each step, to compare with the clock
+    update, select = slow.update_params, slow.data_selection
+
+    def timed_select(*args, **kwargs):
+        step_starts.append(time.perf_counter())
+        return select(*args, **kwargs)
+
+    def timed_update(*args, **kwargs):
+        out = update(*args, **kwargs)
+        step_ends.append(time.perf_counter())
+        return out
+
+    result = run(digits, dataclasses.replace(slow, update_params=timed_update, data_selection=timed_select),
+                 budget=0.5, eval_period=100.0)
+    started = step_starts[0]  # the clock starts right before the first data_selection
 
     assert result.status == "budget_exhausted"
     assert not result.reached and math.isinf(result.time_to_target)
-    # Stopped at the first step that crossed the budget: over it by about one step (a
-    # budget checked only at evals, every 100 s here, would not stop it at all).
-    assert 0.5 < result.submission_time < 0.5 + 0.05 + 0.05
-    assert 8 <= result.steps <= 11  # 0.5 s / (50 ms + a step) per step
+    # It stopped at the first step that crossed the budget: the step before it ended
+    # within the budget (a budget checked only at evals, every 100 s here, would let
+    # it run on). Measured against each step's own end, so a loaded machine's slow
+    # steps do not matter; the eval after step 1 (not on the clock) is subtracted.
+    eval_time = result.evals[0]["eval_time"]
+    assert step_ends[-1] - started - eval_time > 0.5
+    assert step_ends[-2] - started - eval_time <= 0.5 + 0.01
+    assert 0.5 < result.submission_time <= step_ends[-1] - started - eval_time + 0.005
+    assert result.steps == len(step_ends) <= 10  # 0.5 s / 50 ms per step
     assert [row["step"] for row in result.evals] == [1]  # no eval once the budget is spent
 
 

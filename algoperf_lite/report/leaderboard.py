@@ -1,0 +1,365 @@
+"""The leaderboard: one self-contained HTML page from a results directory.
+
+Everything the page shows is computed here and passed to the Jinja2 template as plain strings;
+the template autoescapes all of it (submission names and configs are untrusted text) and embeds
+the figures as base64 data URIs, so the page loads nothing from anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, compute_scores
+from algoperf_lite.scoring.results_dir import read_json, read_results_dir
+
+from . import plots
+
+RULESET_TITLES = {"external_tuning": "External tuning", "self_tuning": "Self-tuning"}
+ENV_SHOWN = 6  # distinct values shown per environment key
+
+
+def fmt_time(v: float) -> str:
+    if not np.isfinite(v):
+        return "∞"
+    return f"{v:,.0f} s" if v >= 1000 else f"{v:.3g} s"
+
+
+def fmt_value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def eval_column(evals: pd.DataFrame, metric: str | None) -> str | None:
+    """The evals.csv column of a target metric: spec.json may name it "accuracy" (as the trial
+    writes it) or "validation/accuracy" (as results/README.md shows); the column is the latter."""
+    for name in (metric, f"validation/{metric}"):
+        if metric and name in evals.columns and evals[name].notna().any():
+            return name
+    return None
+
+
+def _safe(name: str) -> str:
+    """A file-name-safe form of a workload or ruleset name (figures are also written as files)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80]
+
+
+class TrialIndex:
+    """Each trial's spec.json and evals.csv, read once, keyed by the trial's folder."""
+
+    def __init__(self, trials: pd.DataFrame) -> None:
+        self.trials = trials
+        self._times = dict(zip(trials["path"], trials["time_to_target"]))
+        self._specs: dict[str, dict] = {}
+        self._evals: dict[str, pd.DataFrame | None] = {}
+
+    def time_to_target(self, path: str) -> float:
+        return float(self._times[path])
+
+    def spec(self, path: str) -> dict:
+        if path not in self._specs:
+            self._specs[path] = read_json(Path(path) / "spec.json")
+        return self._specs[path]
+
+    def evals(self, path: str) -> pd.DataFrame | None:
+        if path not in self._evals:
+            try:
+                self._evals[path] = pd.read_csv(Path(path) / "evals.csv")
+            except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError):
+                self._evals[path] = None
+        return self._evals[path]
+
+    def first_spec(self, **match: str) -> dict:
+        rows = self.trials
+        for key, value in match.items():
+            rows = rows[rows[key] == value]
+        return self.spec(rows["path"].iloc[0]) if len(rows) else {}
+
+
+def best_trial_paths(trials: pd.DataFrame, picks: pd.DataFrame, index: TrialIndex) -> dict[tuple, str]:
+    """(ruleset, submission, workload) -> folder of its best trial: the fastest that reached the
+    target; if none did, the one whose validation metric came closest (best value seen)."""
+    keyed = trials.set_index(["ruleset", "submission", "workload", "study", "trial"])["path"]
+    best: dict[tuple, str] = {}
+    reached = picks[np.isfinite(picks["value"])].sort_values("value")
+    for row in reached.itertuples(index=False):
+        best.setdefault((row.ruleset, row.submission, row.workload),
+                        keyed[(row.ruleset, row.submission, row.workload, row.study, row.trial)])
+    for (ruleset, sub, w), group in trials.groupby(["ruleset", "submission", "workload"]):
+        if (ruleset, sub, w) in best:
+            continue
+        target = index.spec(group["path"].iloc[0]).get("target") or {}
+        maximize = target.get("maximize", True)
+        scored = []
+        for path in group["path"]:
+            ev = index.evals(path)
+            column = None if ev is None else eval_column(ev, target.get("metric"))
+            if column:
+                scored.append((ev[column].max() if maximize else -ev[column].min(), path))
+        if scored:
+            best[(ruleset, sub, w)] = max(scored)[1]
+    return best
+
+
+def search_space(spec: dict, results_dir: Path) -> tuple[str | None, str]:
+    """(pretty JSON or None, where it came from): spec's own copy, else the submission folder's file."""
+    if isinstance(spec.get("search_space"), (dict, list)):
+        return json.dumps(spec["search_space"], indent=2), "spec.json"
+    folder = spec.get("submission_path")
+    if not folder:
+        return None, "no submission_path in spec.json"
+    for base in (Path.cwd(), results_dir, results_dir.parent):
+        path = base / folder / "tuning_search_space.json"
+        if path.is_file():
+            try:
+                return json.dumps(json.loads(path.read_text()), indent=2), str(path)
+            except json.JSONDecodeError:
+                return path.read_text(), str(path)
+    return None, f"{folder}/tuning_search_space.json not found"
+
+
+def environment_rows(paths: list[str]) -> list[tuple[str, str]]:
+    """Each environment.json key with its distinct values across trials (hardware, versions...)."""
+    values: dict[str, Counter] = {}
+    for path in paths:
+        env = read_json(Path(path) / "environment.json")
+        for key, value in env.items():
+            items = value.items() if isinstance(value, dict) else [("", value)]
+            for sub, v in items:
+                name = f"{key}.{sub}" if sub else key
+                values.setdefault(name, Counter())[fmt_value(v)] += 1
+    rows = []
+    for name in sorted(values):
+        seen = [v for v, _ in values[name].most_common()]
+        more = f" (+{len(seen) - ENV_SHOWN} more)" if len(seen) > ENV_SHOWN else ""
+        rows.append((name, ", ".join(seen[:ENV_SHOWN]) + more))
+    return rows
+
+
+def _target_text(target: dict) -> str:
+    if not target:
+        return "–"
+    op = "≥" if target.get("maximize", True) else "≤"
+    metric = str(target.get("metric", "?"))
+    metric = metric if "/" in metric else f"validation/{metric}"
+    return f"{metric} {op} {fmt_value(target.get('value'))}"
+
+
+@dataclass
+class Board:
+    """What every section of the page is drawn from."""
+
+    results_dir: Path
+    trials: pd.DataFrame
+    result: ScoreResult
+    steps: ScoreResult | None  # the same scores on steps to target, when steps were recorded
+    reference: str | None
+    index: TrialIndex
+    best: dict[tuple, str]  # (ruleset, submission, workload) -> best trial folder
+    plots_dir: Path | None
+
+    @property
+    def all_workloads(self) -> list[str]:
+        return [*self.result.benchmark.workloads, *self.result.benchmark.variants]
+
+    def figure(self, fig, ruleset: str, name: str) -> str:
+        """Save a figure (PNG + SVG in plots_dir, if any) and return it as a data URI."""
+        stem = self.plots_dir / f"{_safe(ruleset)}_{_safe(name)}" if self.plots_dir else None
+        return data_uri(plots.save(fig, stem))
+
+
+def _ranking_rows(b: Board, ruleset: str) -> list[dict]:
+    board = b.result.scores[b.result.scores["ruleset"] == ruleset]
+    steps = {}
+    if b.steps is not None:
+        mine = b.steps.scores[b.steps.scores["ruleset"] == ruleset]
+        steps = dict(zip(mine["submission"], mine["score"]))
+    rows = []
+    for r in board.itertuples(index=False):
+        speedup = "–"
+        if r.submission == b.reference:
+            speedup = "reference"
+        elif "speedup" in board.columns and np.isfinite(r.speedup):
+            speedup = f"{r.speedup:.2f}× ({r.speedup_workloads})"
+        rows.append({
+            "rank": int(r.rank), "submission": r.submission, "score": f"{r.score:.4f}",
+            "score_raw": repr(float(r.score)), "interval": f"{r.score_low:.4f} – {r.score_high:.4f}",
+            "ranks": f"{r.rank_low}" if r.rank_low == r.rank_high else f"{r.rank_low}–{r.rank_high}",
+            "reached": f"{r.reached}/{r.num_workloads}",
+            "steps_score": f"{steps[r.submission]:.4f}" if r.submission in steps else "–", "speedup": speedup,
+        })
+    return rows
+
+
+def _cell(t: pd.Series) -> dict:
+    """One submission on one workload: its median time, ratio and how many studies reached."""
+    if t["num_studies"] == 0:
+        return {"text": "not run", "note": "", "css": "fail"}
+    note = f"{t['num_reached']}/{t['num_studies']} studies"
+    if np.isfinite(t["ratio"]):
+        note = f"×{t['ratio']:.2f} · " + note
+    elif np.isfinite(t["time_to_target"]) and not np.isfinite(t["counted"]):
+        note = "not counted (held-out rule) · " + note
+    css = "fail" if not np.isfinite(t["counted"]) else ("best" if t["ratio"] == 1 else "")
+    return {"text": fmt_time(t["time_to_target"]), "note": note, "css": css}
+
+
+def _workload_rows(b: Board, ruleset: str, order: list[str]) -> list[dict]:
+    times = b.result.times[b.result.times["ruleset"] == ruleset].set_index(["submission", "workload"])
+    rows = []
+    for w in b.all_workloads:
+        spec = b.index.first_spec(ruleset=ruleset, workload=w)
+        budget = spec.get("budget_sec")
+        rows.append({
+            "workload": w, "variant_of": b.result.benchmark.variants.get(w, ""),
+            "target": _target_text(spec.get("target") or {}),
+            "budget": fmt_time(float(budget)) if budget else "–",
+            "cells": [_cell(times.loc[(sub, w)]) for sub in order],
+        })
+    return rows
+
+
+def _curves(b: Board, ruleset: str, order: list[str]) -> list[dict]:
+    """Per workload, the validation metric of each submission's best trial against time."""
+    curves = []
+    for w in b.all_workloads:
+        spec = b.index.first_spec(ruleset=ruleset, workload=w)
+        target = spec.get("target") or {}
+        lines, column = [], None
+        for sub in order:
+            path = b.best.get((ruleset, sub, w))
+            ev = b.index.evals(path) if path else None
+            found = eval_column(ev, target.get("metric")) if ev is not None and "submission_time" in ev else None
+            if found:
+                column = found
+                lines.append(plots.Curve(sub, ev["submission_time"].to_numpy(float), ev[found].to_numpy(float),
+                                         b.index.time_to_target(path)))
+        if lines:
+            fig = plots.curves_figure(lines, target.get("value"), column, spec.get("budget_sec"), w)
+            curves.append({"workload": w, "image": b.figure(fig, ruleset, f"curves_{w}")})
+    return curves
+
+
+def _details(b: Board, ruleset: str, order: list[str]) -> list[dict]:
+    """Per submission: its search space and the hyperparameters of its best trial per workload."""
+    details = []
+    for sub in order:
+        mine = b.trials[(b.trials["ruleset"] == ruleset) & (b.trials["submission"] == sub)]
+        spec = b.index.spec(mine["path"].iloc[0])
+        space, space_source = search_space(spec, b.results_dir)
+        points, keys = [], []
+        for w in sorted(mine["workload"].unique()):
+            if (ruleset, sub, w) in b.best:
+                hp = b.index.spec(b.best[(ruleset, sub, w)]).get("hyperparameters") or {}
+                keys += [k for k in hp if k not in keys]
+                points.append((w, hp))
+        statuses = Counter(mine["status"]).most_common()
+        details.append({
+            "submission": sub, "search_space": space, "search_space_source": space_source, "hp_keys": keys,
+            "hp_rows": [{"workload": w, "cells": [fmt_value(hp[k]) if k in hp else "" for k in keys]}
+                        for w, hp in points],
+            "statuses": ", ".join(f"{n} {status or 'unknown'}" for status, n in statuses),
+            "form": str(spec.get("submission_form", "")),
+        })
+    return details
+
+
+def _section(b: Board, ruleset: str) -> dict:
+    board = b.result.scores[b.result.scores["ruleset"] == ruleset]
+    order = list(board["submission"])
+    title = RULESET_TITLES.get(ruleset, ruleset)
+    profiles = b.result.profiles[b.result.profiles["ruleset"] == ruleset]
+    base = b.result.times[(b.result.times["ruleset"] == ruleset) & (b.result.times["variant_of"] == "")]
+    ratios = base.pivot(index="submission", columns="workload", values="ratio").reindex(
+        index=order, columns=list(b.result.benchmark.workloads))
+    max_tau = b.result.settings.max_tau
+    return {
+        "id": _safe(ruleset), "title": title, "submissions": order, "ranking": _ranking_rows(b, ruleset),
+        "profile_image": b.figure(plots.profile_figure(profiles, order, f"{title}: performance profiles"),
+                                  ruleset, "performance_profiles"),
+        "heatmap_image": b.figure(plots.ratio_heatmap(ratios, max_tau, f"{title}: time-to-target ratios"),
+                                  ruleset, "ratio_heatmap"),
+        "workload_rows": _workload_rows(b, ruleset, order), "curves": _curves(b, ruleset, order),
+        "details": _details(b, ruleset, order),
+    }
+
+
+def _settings(b: Board, study: dict) -> list[tuple[str, str]]:
+    s, bench = b.result.settings, b.result.benchmark
+    rule = "100-point trapezoid rule (AlgoPerf)" if s.integral == "trapezoid" else "exact step integral"
+    rules = b.index.first_spec().get("rules") or study.get("rules") or {}
+    return [
+        ("score", f"area under the performance profile, r_max = {s.max_tau:g}, {rule}"),
+        ("time to target", "per study the fastest trial that reached the target; median over studies"),
+        ("workloads scored", f"{len(bench.workloads)}: {', '.join(bench.workloads)}"),
+        ("held-out variants", ", ".join(f"{v} (guards {w})" for v, w in bench.variants.items()) or "none"),
+        ("intervals", f"{s.level:.0%} bootstrap over studies, {s.n_boot} resamples, seed {s.seed}"),
+        ("speedup reference", b.reference or "none"),
+        ("rule constants", json.dumps(rules, sort_keys=True)),
+    ]
+
+
+def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int = 1000, seed: int = 0) -> dict:
+    """All the page's content, as strings and data URIs."""
+    trialset = read_results_dir(results_dir)
+    trials = trialset.trials
+    study = read_json(results_dir / "study.json")
+    names = set(trials["submission"])
+    reference = study.get("reference_submission") or "baseline"
+    reference = reference if reference in names else None
+    result = compute_scores(trialset, ScoreSettings(reference=reference, n_boot=n_boot, seed=seed))
+    steps = None
+    if trials["steps_to_target"].notna().any():
+        with warnings.catch_warnings():  # the same irregularities were just reported
+            warnings.simplefilter("ignore", ScoringWarning)
+            steps = compute_scores(trialset, ScoreSettings(metric="steps", n_boot=0))
+    index = TrialIndex(trials)
+    b = Board(results_dir, trials, result, steps, reference, index,
+              best_trial_paths(trials, result.picks, index), plots_dir)
+    return {
+        "title": str(study.get("name") or "algoperf-lite leaderboard"),
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "source": str(results_dir),
+        "settings": _settings(b, study),
+        "sections": [_section(b, ruleset) for ruleset in result.scores["ruleset"].unique()],
+        "issues": result.issues,
+        "study_json": json.dumps(study, indent=2, sort_keys=True) if study else None,
+        "environment": environment_rows(list(trials["path"])),
+    }
+
+
+def render(context: dict) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("algoperf_lite.report", "templates"),
+        autoescape=True,  # every string from a submission or config is untrusted
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    return env.get_template("leaderboard.html.j2").render(**context)
+
+
+def write_leaderboard(results_dir: Path, output: Path | None = None, n_boot: int = 1000, seed: int = 0) -> Path:
+    """Write the page (default RESULTS_DIR/leaderboard.html) and its figures as PNG + SVG
+    in `<page name>_plots/` beside it. Returns the page's path."""
+    results_dir = Path(results_dir)
+    output = Path(output) if output else results_dir / "leaderboard.html"
+    plots_dir = output.parent / f"{output.stem}_plots"
+    html = render(build_context(results_dir, plots_dir, n_boot, seed))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(html, encoding="utf-8")
+    return output

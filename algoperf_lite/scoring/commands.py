@@ -1,0 +1,113 @@
+"""`algoperf-lite score` and `algoperf-lite report`: what the CLI calls (it only parses flags).
+
+Both raise ScoringError for input they cannot use; the CLI turns it into exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .errors import ScoringError, ScoringWarning
+from .pipeline import ScoreResult, ScoreSettings, compute_scores
+from .trials import load_trials
+
+OUTPUT_FILES = ("scores.csv", "time_to_target.csv", "performance_profiles.csv")
+
+
+def _consoles() -> tuple[Console, Console]:
+    """stdout for tables (160 columns when piped to a log, like the CLI's), stderr for warnings
+    (never wrapped: a warning is one line to grep)."""
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    return out, Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _warnings_to(console: Console) -> Iterator[None]:
+    """Show scoring warnings as readable lines on stderr instead of Python's warning format."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScoringWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, ScoringWarning):
+            console.print(Text(f"warning: {w.message}", style="yellow"))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def write_tables(result: ScoreResult, out_dir: Path) -> list[Path]:
+    """scores.csv (ranked, with intervals), time_to_target.csv, performance_profiles.csv."""
+    s = result.settings
+    scores = result.scores.assign(metric=s.metric, integral=s.integral, max_tau=s.max_tau)
+    paths = [out_dir / name for name in OUTPUT_FILES]
+    for frame, path in zip((scores, result.times, result.profiles), paths):
+        frame.to_csv(path, index=False)
+    return paths
+
+
+def scores_table(result: ScoreResult, ruleset: str) -> Table:
+    s = result.settings
+    how = "100-point trapezoid" if s.integral == "trapezoid" else "exact integral"
+    table = Table(title=f"{ruleset}: score on {s.metric} to target (r_max {s.max_tau:g}, {how})")
+    board = result.scores[result.scores["ruleset"] == ruleset]
+    has_ci, has_speedup = "score_low" in board, "speedup" in board
+    for name in ("rank", "submission", "score", *(["95% interval", "ranks"] if has_ci else []), "reached",
+                 *(["speedup"] if has_speedup else [])):
+        table.add_column(name, justify="left" if name == "submission" else "right")
+    for r in board.itertuples(index=False):
+        cells = [str(r.rank), Text(r.submission), f"{r.score:.4f}"]  # Text: names are not rich markup
+        if has_ci:
+            cells += [f"{r.score_low:.4f} – {r.score_high:.4f}",
+                      str(r.rank_low) if r.rank_low == r.rank_high else f"{r.rank_low}–{r.rank_high}"]
+        cells.append(f"{r.reached}/{r.num_workloads}")
+        if has_speedup:
+            cells.append("–" if not np.isfinite(r.speedup) else f"{r.speedup:.2f}× ({r.speedup_workloads})")
+        table.add_row(*cells)
+    return table
+
+
+def score_command(
+    results_dir: Path | None,
+    times_csv: Path | None,
+    max_tau: float = 4.0,
+    integral: str = "trapezoid",
+    strict: bool = False,
+    reference: str | None = None,
+    metric: str = "time",
+    trial_selection: str = "fastest",
+) -> int:
+    """Score a results directory or a CSV of trial outcomes; print the table, write the CSVs next to the input."""
+    out, err = _consoles()
+    settings = ScoreSettings(metric=metric, max_tau=max_tau, integral=integral, reference=reference,
+                             trial_selection=trial_selection)
+    trialset = load_trials(Path(results_dir) if results_dir else None, Path(times_csv) if times_csv else None)
+    out_dir = Path(results_dir) if results_dir else Path(times_csv).parent
+    if times_csv and Path(times_csv).name in OUTPUT_FILES:
+        raise ScoringError(f"{times_csv}: scoring writes {', '.join(OUTPUT_FILES)} next to its input "
+                           "and would overwrite it; rename the input file")
+    with _warnings_to(err):
+        result = compute_scores(trialset, settings, strict)
+    for ruleset in result.scores["ruleset"].unique():
+        out.print(scores_table(result, ruleset))
+    paths = write_tables(result, out_dir)
+    out.print(Text("wrote " + ", ".join(str(p) for p in paths)))
+    return 0
+
+
+def report_command(results_dir: Path, output: Path | None = None) -> int:
+    """Write the leaderboard page (default RESULTS_DIR/leaderboard.html) and its figures."""
+    from algoperf_lite.report import write_leaderboard  # matplotlib and jinja2 only when asked
+
+    out, err = _consoles()
+    with _warnings_to(err):
+        path = write_leaderboard(Path(results_dir), Path(output) if output else None)
+    out.print(Text(f"wrote {path}"))
+    return 0
