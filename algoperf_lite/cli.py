@@ -38,11 +38,14 @@ def compose_config(config_name: str, overrides: list[str]) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from algoperf_lite.distributed import is_main_process
     from algoperf_lite.progress import EvalTable, outcome_line
     from algoperf_lite.rules import Rules
     from algoperf_lite.trial import TrialSpec, prepare_trial, run_prepared
 
     cfg = compose_config("run", args.overrides)
+    if not is_main_process():  # under torchrun, rank 0 speaks for all
+        console.quiet = True
     spec = TrialSpec(
         workload=str(cfg.workload), submission=str(cfg.submission),
         rules=Rules.from_mapping(cfg.rules), ruleset=str(cfg.ruleset),
@@ -51,6 +54,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_dir=cfg.data_dir, results_dir=str(cfg.results_dir),
         stop_at_target=bool(cfg.stop_at_target),
         eval_period_sec=None if cfg.eval_period_sec is None else float(cfg.eval_period_sec),
+        eval_every_steps=None if cfg.eval_every_steps is None else int(cfg.eval_every_steps),
+        compile=bool(cfg.compile),
+        max_steps=None if cfg.max_steps is None else int(cfg.max_steps),
+        budget_sec=None if cfg.budget_sec is None else float(cfg.budget_sec),
     )
     trial = prepare_trial(spec)
     r = trial.record

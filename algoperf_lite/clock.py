@@ -21,9 +21,11 @@ def device_synchronizer(device: torch.device) -> Callable[[], None]:
 
 
 class SubmissionClock:
-    def __init__(self, device: torch.device, timer: Callable[[], float] = time.perf_counter):
+    def __init__(self, device: torch.device, timer: Callable[[], float] = time.perf_counter,
+                 reduce_max: Callable[[float], float] | None = None):
         self._sync = device_synchronizer(device)
         self._timer = timer
+        self._reduce = reduce_max or (lambda t: t)
         self._accumulated = 0.0
         self._started_at: float | None = None
 
@@ -49,8 +51,9 @@ class SubmissionClock:
 
     def host_elapsed(self) -> float:
         """Total so far without synchronizing the device (cheap; for per-step checks)."""
-        running = self._timer() - self._started_at if self._started_at is not None else 0.0
-        return self._accumulated + running
+        if self._started_at is None:
+            return self._accumulated
+        return self._reduce(self._accumulated + self._timer() - self._started_at)
 
     def elapsed(self) -> float:
         """Total so far after the device has finished the queued work."""

@@ -21,6 +21,8 @@ from types import ModuleType
 from typing import Any
 
 import torch
+import torch.distributed as dist
+import torch.distributed.nn as dist_nn
 
 from algoperf_lite import spec
 from algoperf_lite.hyperparameters import as_hyperparameters
@@ -93,8 +95,11 @@ class NativeAdapter:
             batch["targets"], logits, batch.get("weights"),
             label_smoothing=getattr(hp, "label_smoothing", 0.0),
         )
-        loss = losses["summed"] / losses["n_valid_examples"]
-        loss.backward()
+        summed, n_valid = losses["summed"], losses["n_valid_examples"]
+        if dist.is_initialized() and dist.get_world_size() > 1:
+            # The global mean: DDP averages gradients over ranks, all_reduce's backward sums.
+            summed, n_valid = dist_nn.all_reduce(summed), dist_nn.all_reduce(n_valid)
+        (summed / n_valid).backward()
         grad_clip = getattr(hp, "grad_clip", None)
         if grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=grad_clip)

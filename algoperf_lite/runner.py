@@ -17,11 +17,12 @@ from typing import Any
 
 import torch
 
-from algoperf_lite import spec
+from algoperf_lite import distributed, spec
 from algoperf_lite.clock import SubmissionClock
 from algoperf_lite.hyperparameters import as_hyperparameters
 from algoperf_lite.seeds import derive_seed
 from algoperf_lite.submissions import Submission
+from algoperf_lite.workload_view import WorkloadView
 
 EvalCallback = Callable[[dict[str, Any]], None]
 
@@ -38,9 +39,33 @@ class TrainResult:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class EvalSchedule:
+    """When to evaluate: every ``period_sec`` of submission time (AlgoPerf's rule), or,
+    for reproducibility checks, every ``every_steps`` steps. Always after step 1."""
+
+    period_sec: float
+    every_steps: int | None = None
+
+    def due(self, step: int, now: float, next_eval_at: float) -> bool:
+        if self.every_steps is not None:
+            return step == 1 or step % self.every_steps == 0
+        return now >= next_eval_at
+
+
 def _nonfinite(metrics: dict[str, float]) -> str | None:
     bad = [k for k, v in metrics.items() if not math.isfinite(v)]
     return f"non-finite eval metrics: {', '.join(bad)}" if bad else None
+
+
+def _wrapped(workload: spec.Workload, inner: torch.nn.Module, outer: torch.nn.Module) -> torch.nn.Module:
+    """Re-key the workload's parameter shapes and types to the wrapper's parameter names
+    ("module.", "_orig_mod." prefixes), so that submissions can still match them."""
+    by_id = {id(p): n for n, p in inner.named_parameters()}
+    names = {by_id[id(p)]: n for n, p in outer.named_parameters()}
+    workload._param_types = {names[n]: t for n, t in workload.model_params_types.items()}
+    workload._param_shapes = {names[n]: s for n, s in workload.param_shapes.items()}
+    return outer
 
 
 def train(
@@ -54,14 +79,22 @@ def train(
     on_eval: EvalCallback | None = None,
     stop_at_target: bool = True,
     clock: SubmissionClock | None = None,
+    eval_every_steps: int | None = None,
+    compile_model: bool = False,
+    max_steps: int | None = None,
 ) -> TrainResult:
     """Train ``submission`` on ``workload`` until the target (if ``stop_at_target``), the
-    budget, or ``TrainingCompleteError``. Exceptions raised by the submission end the
-    trial as ``failed`` with their traceback; they never escape."""
+    budget, ``TrainingCompleteError`` or ``max_steps`` (AlgoPerf's max_global_steps, for
+    tests: ends like TrainingCompleteError, with a final eval). Exceptions raised by the submission end the
+    trial as ``failed`` with their traceback; they never escape. Under torchrun, every
+    rank runs this; ``on_eval`` is called on rank 0 only."""
     device = getattr(workload, "device", torch.device("cpu"))
-    clock = clock or SubmissionClock(device)
+    ranks = distributed.setup(device)
+    clock = clock or SubmissionClock(device, reduce_max=ranks.max if ranks else None)
+    schedule = EvalSchedule(eval_period_sec, eval_every_steps)
     target = workload.target
     hp = as_hyperparameters(hyperparameters)
+    view = WorkloadView(workload)  # what the submission sees: the contract, no data
     evals: list[dict[str, Any]] = []
     eval_results: list[tuple[int, dict[str, float]]] = []  # AlgoPerf's form, for submissions
     step, time_to_target, steps_to_target = 0, math.inf, None
@@ -72,41 +105,48 @@ def train(
         workload.prepare()
         model, model_state = workload.init_model_fn(derive_seed(seed, "init"))
         input_queue = workload.build_train_queue(batch_size, derive_seed(seed, "data"))
+        if ranks is not None:
+            model = _wrapped(workload, model, torch.nn.parallel.DistributedDataParallel(model))
+            input_queue = distributed.shard(input_queue, ranks)
+        if compile_model:  # compiles lazily at the first step: on the clock, as in AlgoPerf
+            model = _wrapped(workload, model, torch.compile(model))
         optimizer_state = submission.init_optimizer_state(
-            workload, model, model_state, hp, derive_seed(seed, "optimizer")
+            view, model, model_state, hp, derive_seed(seed, "optimizer")
         )
         param_types = workload.model_params_types
         train_state = {"validation_goal_reached": False, "is_time_remaining": True,
                        "training_complete": False, "accumulated_submission_time": 0.0,
                        "last_eval_time": 0.0}
-        next_eval_at = 0.0  # submission time; 0 gives the eval after the first step
+        next_eval_at = 0.0  # submission time of the next eval (time schedule)
+        step_rng_base = derive_seed(seed, "step")
 
         # --- the timed loop ------------------------------------------------------------
         clock.start()
         while True:
-            rng = derive_seed(seed, "step", step)
+            rng = (step_rng_base + step) & 0x7FFF_FFFF  # the step folded in, as AlgoPerf does
             batch = submission.data_selection(
-                workload, input_queue, optimizer_state, model, model_state, hp, step, rng
+                view, input_queue, optimizer_state, model, model_state, hp, step, rng
             )
             complete = False
             try:
                 optimizer_state, model, model_state = submission.update_params(
-                    workload, model, param_types, model_state, hp, batch, workload.loss_type,
+                    view, model, param_types, model_state, hp, batch, workload.loss_type,
                     optimizer_state, eval_results, step, rng, train_state=train_state,
                 )
             except spec.TrainingCompleteError:
                 complete = True
             step += 1
-            now = clock.host_elapsed()  # cheap: no device synchronization
+            complete = complete or step == max_steps
+            now = clock.host_elapsed()  # no device synchronization per step
             train_state["accumulated_submission_time"] = now
             if now > budget_sec:
                 break  # the budget is checked at every step; no eval once it is spent
-            if not (complete or now >= next_eval_at):
+            if not (complete or schedule.due(step, now, next_eval_at)):
                 continue
 
             if submission.prepare_for_eval is not None:  # timed, as in AlgoPerf
                 optimizer_state, model, model_state = submission.prepare_for_eval(
-                    workload, model, param_types, model_state, hp, workload.loss_type,
+                    view, model, param_types, model_state, hp, workload.loss_type,
                     optimizer_state, eval_results, step, rng,
                 )
             now = clock.pause()  # synchronized reading, for the record
@@ -118,7 +158,7 @@ def train(
                    "eval_time": time.perf_counter() - eval_started, **metrics}
             evals.append(row)
             eval_results.append((step, metrics))
-            if on_eval is not None:
+            if on_eval is not None and (ranks is None or ranks.is_main):
                 on_eval(row)
             train_state.update(last_eval_time=now, training_complete=complete)
 
@@ -135,7 +175,7 @@ def train(
             if complete:
                 status = "training_complete"
                 break
-            next_eval_at = now + eval_period_sec
+            next_eval_at = now + schedule.period_sec
             clock.resume()
     except Exception:  # a submission's bug costs its trial only
         status, error = "failed", traceback.format_exc(limit=-8)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from algoperf_lite import registry
+from algoperf_lite import distributed, registry
 from algoperf_lite.environment import describe_environment
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
@@ -34,6 +34,10 @@ class TrialSpec:
     results_dir: str = "results"
     stop_at_target: bool = True
     eval_period_sec: float | None = None  # None: the workload's
+    eval_every_steps: int | None = None  # evals by step count, for reproducibility checks
+    compile: bool = False  # torch.compile the model (compile time counts, as in AlgoPerf)
+    max_steps: int | None = None  # end training after this many steps (tests)
+    budget_sec: float | None = None  # None: the workload's (times the self-tuning multiplier)
 
     def seed(self, submission_name: str) -> int:
         return derive_seed(self.root_seed, self.study, self.trial, submission_name, self.workload)
@@ -56,7 +60,11 @@ def prepare_trial(spec: TrialSpec) -> PreparedTrial:
     check_ruleset(spec.ruleset)
     if spec.study < 0 or spec.trial < 0:
         raise UserError("study and trial are 0-based indices: give study>=0 and trial>=0")
-    device = registry.resolve_device(spec.device)
+    device = distributed.local_device(registry.resolve_device(spec.device))
+    for key in ("eval_every_steps", "max_steps", "budget_sec", "eval_period_sec"):
+        value = getattr(spec, key)
+        if value is not None and value <= 0:
+            raise UserError(f"{key} must be positive or null, got {value}")
     scale = registry.resolve_scale(spec.scale, device)
     submission = load_submission(spec.submission)
     workload = registry.build_workload(spec.workload, scale, device, resolve_data_dir(spec.data_dir))
@@ -72,11 +80,15 @@ def prepare_trial(spec: TrialSpec) -> PreparedTrial:
         "study": spec.study, "trial": spec.trial, "seed": seed, "root_seed": spec.root_seed,
         "hyperparameters": point,
         "search_space": submission.search_space.to_json() if submission.search_space else None,
-        "budget_sec": spec.rules.budget(workload.max_allowed_runtime_sec, spec.ruleset),
+        "budget_sec": spec.rules.budget(spec.budget_sec or workload.max_allowed_runtime_sec, spec.ruleset),
         "eval_period_sec": spec.eval_period_sec or workload.eval_period_time_sec,
         "step_hint": workload.step_hint,
         "target": workload.target._asdict(),
         "stop_at_target": spec.stop_at_target,
+        "eval_every_steps": spec.eval_every_steps,
+        "compile": spec.compile,
+        "max_steps": spec.max_steps,
+        "num_processes": distributed.world_size(),
         "device": str(device),
         "batch_size": batch_size, "batch_size_source": batch_size_source,
     }
@@ -87,10 +99,12 @@ def prepare_trial(spec: TrialSpec) -> PreparedTrial:
 def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None) -> tuple[TrainResult, dict[str, Any]]:
     """Train and write the record; returns the result and the outcome as written."""
     started = time.perf_counter()
-    writer = TrialWriter(trial.path)
     record = trial.record
-    writer.write_spec(record)
-    writer.write_environment(describe_environment(trial.workload.device))
+    # Under torchrun only rank 0 writes; the other ranks train alongside.
+    writer = TrialWriter(trial.path) if distributed.is_main_process() else None
+    if writer is not None:
+        writer.write_spec(record)
+        writer.write_environment(describe_environment(trial.workload.device))
 
     def record_eval(row: dict[str, Any]) -> None:
         writer.append_eval(row)
@@ -99,8 +113,10 @@ def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None) -> t
 
     result = train(
         trial.workload, trial.submission, record["hyperparameters"], record["seed"],
-        record["batch_size"], record["budget_sec"], record["eval_period_sec"], on_eval=record_eval,
-        stop_at_target=record["stop_at_target"],
+        record["batch_size"], record["budget_sec"], record["eval_period_sec"],
+        on_eval=record_eval if writer is not None else None,
+        stop_at_target=record["stop_at_target"], eval_every_steps=record["eval_every_steps"],
+        compile_model=record["compile"], max_steps=record["max_steps"],
     )
     outcome = {
         "status": result.status, "reached": result.reached,
@@ -109,5 +125,6 @@ def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None) -> t
         "num_evals": len(result.evals), "wall_time": time.perf_counter() - started,
         "error": result.error,
     }
-    writer.write_outcome(outcome)
+    if writer is not None:
+        writer.write_outcome(outcome)
     return result, outcome

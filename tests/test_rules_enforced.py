@@ -1,0 +1,60 @@
+"""Rules enforced by construction (rules.md, "What a submission may not do")."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from algoperf_lite import spec
+from algoperf_lite.runner import train
+from algoperf_lite.workload_view import WorkloadView
+from conftest import ADAMW_POINT
+
+
+def test_the_view_exposes_the_contract_but_no_data(digits):
+    model, _ = digits.init_model_fn(0)
+    view = WorkloadView(digits)
+    assert view.step_hint == digits.step_hint
+    assert view.model_params_types == digits.model_params_types
+    logits, _ = view.model_fn(model, {"inputs": digits.splits.train.inputs[:4]}, None,
+                              spec.ForwardPassMode.TRAIN, 0, True)
+    assert logits.shape == (4, 10)
+    for forbidden in ("splits", "eval_model", "build_train_queue", "_splits", "load_splits", "name"):
+        with pytest.raises(AttributeError, match="not part of the submission contract"):
+            getattr(view, forbidden)
+    with pytest.raises(AttributeError, match="may not change"):
+        view.step_hint = 1
+
+
+def test_submission_code_sees_only_the_view_and_the_train_queue(digits, adamw):
+    seen = []
+    select = adamw.data_selection
+
+    def data_selection(workload, queue, *args):
+        seen.append((type(workload), workload is digits))
+        return select(workload, queue, *args)
+
+    result = train(digits, dataclasses.replace(adamw, data_selection=data_selection), ADAMW_POINT,
+                   seed=0, batch_size=64, budget_sec=5.0, eval_period_sec=1.0, max_steps=3)
+    assert result.status == "training_complete"
+    assert set(seen) == {(WorkloadView, False)}
+
+
+def test_evaluation_runs_in_eval_mode_without_gradients(digits, adamw):
+    during_eval = []
+
+    class Recording(type(digits)):
+        def eval_model(self, params, model_state):
+            hook = params.register_forward_pre_hook(
+                lambda module, args: during_eval.append((module.training, torch.is_grad_enabled())))
+            try:
+                return super().eval_model(params, model_state)
+            finally:
+                hook.remove()
+
+    digits.__class__ = Recording
+    train(digits, adamw, ADAMW_POINT, seed=0, batch_size=64, budget_sec=5.0, eval_period_sec=1.0, max_steps=2)
+    # two evals (after step 1 and the final one) x three splits, each one forward pass
+    assert during_eval == [(False, False)] * 6
