@@ -21,20 +21,52 @@ from algoperf_lite.errors import UserError
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
-def compose_config(config_name: str, overrides: list[str]) -> Any:
-    """The Hydra config ``configs/<config_name>.yaml`` with command-line overrides."""
+def _register_rule_presets() -> None:
+    """Offer configs/rules/*.yaml as the ``rules`` group to configs outside configs/
+    (the presets stay in one place)."""
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    from algoperf_lite.paths import configs_dir
+
+    for file in sorted((configs_dir() / "rules").glob("*.yaml")):
+        ConfigStore.instance().store(group="rules", name=file.stem, node=OmegaConf.load(file))
+
+
+def compose_config(config_name: str, overrides: list[str], subdir: str | None = None) -> Any:
+    """The Hydra config ``configs/[<subdir>/]<config_name>.yaml`` with command-line
+    overrides. ``run`` lives in configs/run/, apart from configs/study/: its ``study``
+    key is a study index, which Hydra would otherwise read as that group's choice."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     from algoperf_lite.paths import configs_dir
 
+    config_dir = configs_dir() / subdir if subdir else configs_dir()
+    if subdir:
+        _register_rule_presets()
     try:
-        with initialize_config_dir(config_dir=str(configs_dir()), version_base=None):
+        with initialize_config_dir(config_dir=str(config_dir), version_base=None):
             return compose(config_name=config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"bad override in {' '.join(overrides)!r}: {first}; overrides look like key=value") from e
+
+
+def _typed(cfg: Any, key: str, cast: type, optional: bool = False) -> Any:
+    """``cfg[key]`` as ``cast``, or a UserError naming the key and the expected type."""
+    value = cfg[key]
+    if value is None and optional:
+        return None
+    if cast is bool and isinstance(value, bool) or cast is not bool and isinstance(value, (str, int, float)) \
+            and not isinstance(value, bool):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[cast]
+    raise UserError(f"{key}={value!r} is not valid: {key} must be {kind}{' or null' if optional else ''}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -43,21 +75,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     from algoperf_lite.rules import Rules
     from algoperf_lite.trial import TrialSpec, prepare_trial, run_prepared
 
-    cfg = compose_config("run", args.overrides)
+    cfg = compose_config("run", args.overrides, subdir="run")
     if not is_main_process():  # under torchrun, rank 0 speaks for all
         console.quiet = True
     spec = TrialSpec(
-        workload=str(cfg.workload), submission=str(cfg.submission),
-        rules=Rules.from_mapping(cfg.rules), ruleset=str(cfg.ruleset),
-        study=int(cfg.study), trial=int(cfg.trial), root_seed=int(cfg.seed),
-        scale=str(cfg.scale), device=str(cfg.device),
-        data_dir=cfg.data_dir, results_dir=str(cfg.results_dir),
-        stop_at_target=bool(cfg.stop_at_target),
-        eval_period_sec=None if cfg.eval_period_sec is None else float(cfg.eval_period_sec),
-        eval_every_steps=None if cfg.eval_every_steps is None else int(cfg.eval_every_steps),
-        compile=bool(cfg.compile),
-        max_steps=None if cfg.max_steps is None else int(cfg.max_steps),
-        budget_sec=None if cfg.budget_sec is None else float(cfg.budget_sec),
+        workload=_typed(cfg, "workload", str), submission=_typed(cfg, "submission", str),
+        rules=Rules.from_mapping(cfg.rules), ruleset=_typed(cfg, "ruleset", str),
+        study=_typed(cfg, "study", int), trial=_typed(cfg, "trial", int), root_seed=_typed(cfg, "seed", int),
+        scale=_typed(cfg, "scale", str), device=_typed(cfg, "device", str),
+        data_dir=_typed(cfg, "data_dir", str, optional=True), results_dir=_typed(cfg, "results_dir", str),
+        stop_at_target=_typed(cfg, "stop_at_target", bool),
+        eval_period_sec=_typed(cfg, "eval_period_sec", float, optional=True),
+        eval_every_steps=_typed(cfg, "eval_every_steps", int, optional=True),
+        compile=_typed(cfg, "compile", bool),
+        max_steps=_typed(cfg, "max_steps", int, optional=True),
+        budget_sec=_typed(cfg, "budget_sec", float, optional=True),
     )
     trial = prepare_trial(spec)
     r = trial.record
@@ -120,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="train one submission on one workload (one trial)")
-    run.add_argument("overrides", nargs="*", help="config overrides key=value (configs/run.yaml)")
+    run.add_argument("overrides", nargs="*", help="config overrides key=value (configs/run/run.yaml)")
     run.set_defaults(func=cmd_run)
 
     lst = sub.add_parser("list", help="list workloads (with scales, targets, budgets) and submissions")

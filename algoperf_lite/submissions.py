@@ -61,14 +61,16 @@ def available_submissions() -> list[str]:
 
 
 def resolve_submission_path(name_or_path: str) -> Path:
-    """A name under ``submissions/`` or a path to a folder (or to its submission.py)."""
-    named = submissions_dir() / name_or_path
-    if "/" not in name_or_path and (named / "submission.py").is_file():
+    """The submission's module file, from a name under ``submissions/``, a path to a
+    folder with submission.py, or a path to a .py file (AlgoPerf lays out its baselines
+    as ``pytorch_<name>.py`` beside ``tuning_search_space.json``)."""
+    named = submissions_dir() / name_or_path / "submission.py"
+    if "/" not in name_or_path and named.is_file():
         return named.resolve()
     candidate = Path(name_or_path).expanduser()
-    if candidate.name == "submission.py":
-        candidate = candidate.parent
-    if (candidate / "submission.py").is_file():
+    if candidate.is_dir():
+        candidate = candidate / "submission.py"
+    if candidate.suffix == ".py" and candidate.is_file():
         return candidate.resolve()
     known = available_submissions()
     close = difflib.get_close_matches(name_or_path, known, n=3)
@@ -79,9 +81,9 @@ def resolve_submission_path(name_or_path: str) -> Path:
     )
 
 
-def _import_module(path: Path) -> ModuleType:
-    file = path / "submission.py"
-    digest = hashlib.sha256(str(path).encode()).hexdigest()[:8]
+def _import_module(file: Path) -> ModuleType:
+    path = file.parent
+    digest = hashlib.sha256(str(file).encode()).hexdigest()[:8]
     module_name = f"algoperf_lite_submission_{path.name}_{digest}"
     if module_name in sys.modules:
         return sys.modules[module_name]
@@ -92,10 +94,10 @@ def _import_module(path: Path) -> ModuleType:
     try:
         module_spec.loader.exec_module(module)
     except SyntaxError as e:
-        raise UserError(f"submission {path.name}: syntax error in {e.filename}, line {e.lineno}: {e.msg}; fix the file") from e
+        raise UserError(f"submission {file}: syntax error in {e.filename}, line {e.lineno}: {e.msg}; fix the file") from e
     except ModuleNotFoundError as e:
         raise UserError(
-            f"submission {path.name} imports {e.name!r}, which is not installed; "
+            f"submission {file} imports {e.name!r}, which is not installed; "
             f"install it (see the submission's requirements) and retry"
         ) from e
     finally:
@@ -141,9 +143,10 @@ def _accepts_train_state(fn: Any) -> bool:
 
 
 def load_submission(name_or_path: str) -> Submission:
-    path = resolve_submission_path(name_or_path)
-    name = path.name
-    module = _import_module(path)
+    file = resolve_submission_path(name_or_path)
+    path = file.parent
+    name = path.name if file.name == "submission.py" else file.stem
+    module = _import_module(file)
     search_space = _load_search_space(path)
     if callable(getattr(module, "make_optimizer", None)):
         adapter = NativeAdapter(module, _load_self_tuning_point(path))

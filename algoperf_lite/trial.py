@@ -67,7 +67,11 @@ def prepare_trial(spec: TrialSpec) -> PreparedTrial:
             raise UserError(f"{key} must be positive or null, got {value}")
     scale = registry.resolve_scale(spec.scale, device)
     submission = load_submission(spec.submission)
+    if spec.ruleset == "self" and submission.form == "native" and submission.self_tuning_point is None:
+        raise UserError(f"submission {submission.name} has no self_tuning.json, the fixed point a native "
+                        f"submission uses under self-tuning; add one or run with ruleset=external")
     workload = registry.build_workload(spec.workload, scale, device, resolve_data_dir(spec.data_dir))
+    workload.prepare()  # untimed set-up; missing data files are the user's to fix (UserError)
     seed = spec.seed(submission.name)
     batch_size, batch_size_source = submission.batch_size_for(workload)
     point = trial_point(submission.search_space, spec.ruleset, spec.rules, spec.root_seed,
