@@ -43,6 +43,8 @@ def compose_config(config_name: str, overrides: list[str], subdir: str | None = 
 
     from algoperf_lite.paths import configs_dir
 
+    from hydra.core.config_store import ConfigStore
+
     config_dir = configs_dir() / subdir if subdir else configs_dir()
     if subdir:
         _register_rule_presets()
@@ -52,6 +54,10 @@ def compose_config(config_name: str, overrides: list[str], subdir: str | None = 
     except (HydraException, OmegaConfBaseException) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"bad override in {' '.join(overrides)!r}: {first}; overrides look like key=value") from e
+    finally:
+        # Registered for this compose only: a later compose of configs/ finds the same
+        # presets as files, and Hydra warns about a schema of the same name.
+        ConfigStore.instance().repo.pop("rules", None)
 
 
 def _typed(cfg: Any, key: str, cast: type, optional: bool = False) -> Any:
@@ -70,6 +76,8 @@ def _typed(cfg: Any, key: str, cast: type, optional: bool = False) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import torch
+
     from algoperf_lite.distributed import is_main_process
     from algoperf_lite.progress import EvalTable, outcome_line
     from algoperf_lite.rules import Rules
@@ -91,6 +99,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_steps=_typed(cfg, "max_steps", int, optional=True),
         budget_sec=_typed(cfg, "budget_sec", float, optional=True),
     )
+    threads = _typed(cfg, "threads", int, optional=True)
+    if threads is not None:
+        if threads < 1:
+            raise UserError(f"threads must be >= 1 or null, got {threads}")
+        torch.set_num_threads(threads)
     trial = prepare_trial(spec)
     r = trial.record
     console.print(
@@ -129,6 +142,30 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_study(args: argparse.Namespace) -> int:
+    from algoperf_lite.study.command import study_command
+
+    return study_command(args.overrides, dry_run=args.dry_run)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from algoperf_lite.check import check_command
+
+    return check_command(args.submission, args.workloads or None)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from algoperf_lite.download import download_command
+
+    data_dir = None
+    for override in args.overrides:
+        key, sep, value = override.partition("=")
+        if key != "data_dir" or not sep:
+            raise UserError(f"bad argument {override!r}: `data download NAME` takes only data_dir=DIR")
+        data_dir = value
+    return download_command(args.name, data_dir)
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from algoperf_lite.scoring.commands import score_command
 
@@ -155,6 +192,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("overrides", nargs="*", help="config overrides key=value (configs/run/run.yaml)")
     run.set_defaults(func=cmd_run)
 
+    study = sub.add_parser("study", help="run a whole study (every submission x workload x study x trial), "
+                                         "then score it and write the leaderboard")
+    study.add_argument("overrides", nargs="*", help="config overrides key=value (configs/study.yaml)")
+    study.add_argument("--dry-run", action="store_true", help="print the plan and its worst-case time; run nothing")
+    study.set_defaults(func=cmd_study)
+
+    check = sub.add_parser("check", help="try a submission for a few steps on every smoke workload")
+    check.add_argument("submission", help="a name under submissions/ or a path")
+    check.add_argument("workloads", nargs="*", help="only these workloads (default: every one)")
+    check.set_defaults(func=cmd_check)
+
+    data = sub.add_parser("data", help="datasets")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    download = data_sub.add_parser("download", help="download a dataset (needs the internet)")
+    download.add_argument("name")
+    download.add_argument("overrides", nargs="*", help="data_dir=DIR (default: $ALGOPERF_LITE_DATA_DIR)")
+    download.set_defaults(func=cmd_data)
+
     lst = sub.add_parser("list", help="list workloads (with scales, targets, budgets) and submissions")
     lst.set_defaults(func=cmd_list)
 
@@ -179,7 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # Flags may come after overrides (`study study=smoke --dry-run results_dir=D`):
+    # the leftover key=value tokens are overrides too.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "overrides") or any(t.startswith("-") for t in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *extra]
     try:
         return args.func(args)
     except UserError as e:

@@ -16,27 +16,29 @@ AlgoPerf's baselines.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import torch
-import torch.distributed as dist
-import torch.distributed.nn as dist_nn
-
-from algoperf_lite import spec
+from algoperf_lite import submission_kit
 from algoperf_lite.hyperparameters import as_hyperparameters
 
 Schedule = Callable[[int, int, Any], float]
 
 
-def _warmup_then(decay: Callable[[float], float], warmup_key: str) -> Schedule:
+def _value(hp: Any, value: float | str) -> float:
+    """A number, or the name of the hyperparameter that holds it."""
+    return float(getattr(hp, value)) if isinstance(value, str) else float(value)
+
+
+def _warmup_then(decay: Callable[[float, Any], float], warmup_key: str,
+                 decay_steps_factor: float | str = 1.0) -> Schedule:
     def schedule(step: int, step_hint: int, hp: Any) -> float:
         warmup = int(getattr(hp, warmup_key, 0.0) * step_hint)
         if step < warmup:
             return step / warmup
-        progress = (step - warmup) / max(step_hint - warmup, 1)
-        return decay(min(progress, 1.0))
+        decay_steps = max(int(_value(hp, decay_steps_factor) * (step_hint - warmup)), 1)
+        return decay(min((step - warmup) / decay_steps, 1.0), hp)
 
     return schedule
 
@@ -44,12 +46,17 @@ def _warmup_then(decay: Callable[[float], float], warmup_key: str) -> Schedule:
 def warmup_cosine(warmup_key: str = "warmup_factor") -> Schedule:
     """Linear warmup over ``hp.<warmup_key> * step_hint`` steps, then cosine decay to 0
     at ``step_hint`` (AlgoPerf's NAdamW baseline schedule)."""
-    return _warmup_then(lambda p: 0.5 * (1.0 + math.cos(math.pi * p)), warmup_key)
+    return _warmup_then(lambda p, hp: 0.5 * (1.0 + math.cos(math.pi * p)), warmup_key)
 
 
-def warmup_linear(warmup_key: str = "warmup_factor", end_factor: float = 0.0) -> Schedule:
-    """Linear warmup, then linear decay to ``end_factor`` of the peak at ``step_hint``."""
-    return _warmup_then(lambda p: 1.0 - (1.0 - end_factor) * p, warmup_key)
+def warmup_linear(warmup_key: str = "warmup_factor", end_factor: float | str = 0.0,
+                  decay_steps_factor: float | str = 1.0) -> Schedule:
+    """Linear warmup, then linear decay to ``end_factor`` of the peak over
+    ``decay_steps_factor`` of the steps left to ``step_hint``, constant after (AlgoPerf's
+    momentum and Nesterov baselines). ``end_factor`` and ``decay_steps_factor`` are
+    numbers or names of hyperparameters (``end_factor="end_factor"`` tunes it)."""
+    return _warmup_then(lambda p, hp: 1.0 - (1.0 - _value(hp, end_factor)) * p, warmup_key,
+                        decay_steps_factor)
 
 
 class NativeAdapter:
@@ -71,12 +78,7 @@ class NativeAdapter:
     def init_optimizer_state(self, workload, model_params, model_state, hyperparameters, rng):
         hp = self._point(hyperparameters)
         optimizer = self.make_optimizer(model_params, hp, workload)
-        scheduler = None
-        if self.schedule is not None:
-            step_hint, schedule = workload.step_hint, self.schedule
-            scheduler = torch.optim.lr_scheduler.LambdaLR(
-                optimizer, lambda step: schedule(step, step_hint, hp)
-            )
+        scheduler = submission_kit.lr_scheduler(optimizer, self.schedule, workload.step_hint, hp)
         return {"optimizer": optimizer, "scheduler": scheduler, "hp": hp}
 
     def update_params(
@@ -87,22 +89,8 @@ class NativeAdapter:
         hp, optimizer = optimizer_state["hp"], optimizer_state["optimizer"]
         model = current_param_container
         optimizer.zero_grad(set_to_none=True)
-        logits, new_model_state = workload.model_fn(
-            model, batch, model_state, spec.ForwardPassMode.TRAIN, rng,
-            update_batch_norm=True, dropout_rate=getattr(hp, "dropout_rate", None),
-        )
-        losses = workload.loss_fn(
-            batch["targets"], logits, batch.get("weights"),
-            label_smoothing=getattr(hp, "label_smoothing", 0.0),
-        )
-        summed, n_valid = losses["summed"], losses["n_valid_examples"]
-        if dist.is_initialized() and dist.get_world_size() > 1:
-            # The global mean: DDP averages gradients over ranks, all_reduce's backward sums.
-            summed, n_valid = dist_nn.all_reduce(summed), dist_nn.all_reduce(n_valid)
-        (summed / n_valid).backward()
-        grad_clip = getattr(hp, "grad_clip", None)
-        if grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=grad_clip)
+        _, new_model_state = submission_kit.backward(workload, model, model_state, hp, batch, rng)
+        submission_kit.clip_gradients(model, hp)
         optimizer.step()
         if optimizer_state["scheduler"] is not None:
             optimizer_state["scheduler"].step()
@@ -113,7 +101,4 @@ class NativeAdapter:
             raise ValueError("no batch size declared: use the workload's default")
         return int(self.batch_size)
 
-    @staticmethod
-    def data_selection(workload, input_queue: Iterator, optimizer_state, current_param_container,
-                       model_state, hyperparameters, global_step, rng):
-        return next(input_queue)
+    data_selection = staticmethod(submission_kit.data_selection)

@@ -6,8 +6,9 @@ and budgets"), and record them with their provenance in the family's targets.jso
 2. Rerun the best point (best validation metric over all evals) with ``--seeds`` seeds.
 3. Target = the median over those seeds of their best validation metric. For an
    accuracy, lowered by one binomial standard error sqrt(p(1-p)/n) of the validation
-   set (n examples): the best of many evals sits at the top of that noise, and a target
-   closer to it than one standard error cannot be told apart from it on this data.
+   set (n examples; p smoothed to (k+1)/(n+2) for k correct, so that a perfect score
+   of 1.0 still gets a margin): the best of many evals sits at the top of that noise, and
+   a target closer to it than one standard error cannot be told apart from it on this data.
 4. Budget = 4/3 of the median time those reruns took to reach the target, at least
    ``--min-budget`` (on a shared CPU, scheduling noise dominates sub-second budgets);
    step hint = the steps those reruns make in that budget, at their median speed.
@@ -33,6 +34,7 @@ from pathlib import Path
 import torch
 
 from algoperf_lite.environment import device_name
+from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.registry import build_workload, resolve_device, workload_classes
 from algoperf_lite.rules import load_rules
 from algoperf_lite.runner import train
@@ -49,9 +51,9 @@ def best_metric(evals: list[dict], key: str, maximize: bool) -> tuple[float, dic
     return row[key], row
 
 
-def run(workload_name, scale, device, submission, point, seed, budget, steps, eval_period):
+def run(workload_name, scale, device, data_dir, submission, point, seed, budget, steps, eval_period):
     """One training run with the given step hint; never stops at the target."""
-    workload = build_workload(workload_name, scale, device)
+    workload = build_workload(workload_name, scale, device, data_dir)
     workload.override(step_hint=steps, budget_sec=budget)
     batch_size, _ = submission.batch_size_for(workload)
     return workload, train(workload, submission, point, seed, batch_size, budget, eval_period, stop_at_target=False)
@@ -69,12 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evals", type=int, default=40, help="evals per run (time resolution)")
     parser.add_argument("--min-budget", type=float, default=0.0, help="floor of the budget, seconds")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--data-dir", default=None, help="data directory (default: ALGOPERF_LITE_DATA_DIR)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's); on a shared CPU, 1 gives steadier times")
     parser.add_argument("--dry-run", action="store_true", help="print, do not write targets.json")
     args = parser.parse_args(argv)
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
+    data_dir = resolve_data_dir(args.data_dir)
     eval_period = args.tune_budget / args.evals
-    probe = build_workload(args.workload, args.scale, device)
+    probe = build_workload(args.workload, args.scale, device, data_dir)
     metric, maximize = probe.target.metric, probe.target.maximize
     key = f"validation/{metric}"
     rules = dataclasses.replace(load_rules("v0.6"), num_trials=args.points)
@@ -84,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.submissions:
         submission = load_submission(name)
         for i, point in enumerate(study_points(submission.search_space, rules, 0, submission.name, 0)):
-            _, result = run(args.workload, args.scale, device, submission, point, derive_seed("tune", i),
+            _, result = run(args.workload, args.scale, device, data_dir, submission, point, derive_seed("tune", i),
                             args.tune_budget, args.tune_steps, eval_period)
             if result.status == "failed" or not result.evals:
                 print(f"  {name} point {i}: {result.status}", file=sys.stderr)
@@ -98,13 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     # 2-3. rerun the best point over seeds; the target is the median of their best metric
     submission = load_submission(best_name)
     seeds = [derive_seed("target", s) for s in range(args.seeds)]
-    reruns = [run(args.workload, args.scale, device, submission, best_point, s, args.tune_budget,
+    reruns = [run(args.workload, args.scale, device, data_dir, submission, best_point, s, args.tune_budget,
                   args.tune_steps, eval_period)[1] for s in seeds]
     bests = [best_metric(r.evals, key, maximize)[0] for r in reruns]
     target = statistics.median(bests)
     if metric == "accuracy":
         n = probe.num_validation_examples
-        target -= math.sqrt(target * (1.0 - target) / n)
+        p = (target * n + 1.0) / (n + 2.0)  # Laplace-smoothed, so that a perfect score keeps a margin
+        target -= math.sqrt(p * (1.0 - p) / n)
 
     # 4. budget and step hint from when the reruns reached that target
     goal = Target(metric, target, maximize)

@@ -1,0 +1,58 @@
+"""`algoperf-lite study [overrides] [--dry-run]`: plan, validate, run (resuming), score.
+
+config (configs/study.yaml) -> plan: list of trial specs, all validated before any
+training -> study.json -> executor -> results dir -> scores and leaderboard.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from algoperf_lite.study.config import StudySettings
+from algoperf_lite.study.executors import plan_device, resolve_devices, run_trials, slot_names
+from algoperf_lite.study.plan import plan_hash, prepare_plan, trial_specs
+from algoperf_lite.study.progress import StudyProgress
+from algoperf_lite.study.resume import claim_results_dir, clear_interrupted, refusal, study_record, trial_state
+from algoperf_lite.study.summary import print_plan, print_summary
+
+
+def score_study(results_dir: Path, reference: str | None) -> None:
+    """The study's scores (tables and CSVs) and its leaderboard page."""
+    from algoperf_lite.scoring.commands import report_command, score_command
+
+    score_command(results_dir, None, reference=reference)
+    report_command(results_dir)
+
+
+def study_command(overrides: list[str], dry_run: bool = False) -> int:
+    """Run (or with ``dry_run`` only print) the study that ``overrides`` of
+    configs/study.yaml describe. Bad input raises UserError before any training."""
+    from algoperf_lite.cli import compose_config, console
+
+    settings = StudySettings.from_config(compose_config("study", overrides))
+    devices = resolve_devices(settings)
+    plan = prepare_plan(trial_specs(settings, plan_device(settings, devices)))
+    record = study_record(settings, plan, plan_hash(plan))
+    slots = slot_names(settings, devices)
+    print_plan(console, settings, plan, {t.index: trial_state(t) for t in plan}, slots, full=dry_run)
+    if dry_run:
+        reason = refusal(settings.results_dir, record)
+        if reason:
+            console.print(f"[yellow]a run would be refused[/yellow]: {reason} (overwrite=true starts over)")
+        return 0
+
+    claim_results_dir(settings.results_dir, record, settings.overwrite)
+    todo = [t for t in plan if trial_state(t) != "finished"]
+    for trial in todo:
+        clear_interrupted(trial)
+    with StudyProgress(settings.name, len(plan), todo, slots, settings.trial_overhead_sec, console,
+                       settings.quiet) as events:
+        run_trials(settings, todo, devices, overrides, events)
+    print_summary(console, settings, plan)
+    if settings.score:
+        names = set(record["submissions"])
+        score_study(settings.results_dir, settings.reference_submission
+                    if settings.reference_submission in names else None)
+    console.print(f"results: {settings.results_dir}"
+                  + (f", leaderboard: {settings.results_dir / 'leaderboard.html'}" if settings.score else ""))
+    return 0

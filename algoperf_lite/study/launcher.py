@@ -1,0 +1,106 @@
+"""Trials as jobs of a Hydra launcher plugin (configs/executor/submitit_local.yaml,
+slurm.yaml, ray.yaml): the plugin submits one job per trial; each job runs its planned
+trial the way the pool does, in a supervised child process, so that a crash or a hang
+is recorded as a failed trial even on a cluster node. The jobs write to the shared
+results dir; this process reports each trial as its outcome appears."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from typing import Any
+
+from omegaconf import DictConfig
+
+from algoperf_lite.errors import UserError
+from algoperf_lite.paths import configs_dir
+from algoperf_lite.results import is_finished
+from algoperf_lite.study.config import StudySettings
+from algoperf_lite.study.plan import PlannedTrial
+from algoperf_lite.study.progress import StudyEvents
+
+WATCH_SEC = 2.0
+
+
+class LauncherTask:
+    """The task function every job runs (pickled to the job): plan index -> trial."""
+
+    def __init__(self, trials: list[PlannedTrial], settings: StudySettings):
+        self.trials = {t.index: t for t in trials}
+        self.settings = settings
+
+    def __call__(self, cfg: DictConfig) -> str:
+        from rich.console import Console
+
+        from algoperf_lite.study.executors import run_pool
+        from algoperf_lite.study.progress import StudyProgress
+
+        trial = self.trials[int(cfg.plan_index)]
+        with StudyProgress(self.settings.name, 1, [trial], ["job"], self.settings.trial_overhead_sec,
+                           Console(highlight=False), quiet=True) as events:
+            # one worker with all the node's cores, on the device the node gives it
+            run_pool(dataclasses.replace(self.settings, workers=1), [trial], ["auto"], events,
+                     log_name=f"trial_{trial.index}")
+        return str(trial.path)
+
+
+def _read_outcome(trial: PlannedTrial) -> dict[str, Any]:
+    return json.loads((trial.path / "outcome.json").read_text())
+
+
+def _watch(trials: list[PlannedTrial], events: StudyEvents, stop: threading.Event) -> None:
+    """Report trials as their outcome.json appears (the jobs run elsewhere); one last
+    look once the launcher has returned."""
+    waiting = list(trials)
+    while waiting:
+        stopping = stop.wait(WATCH_SEC)
+        finished = [t for t in waiting if is_finished(t.path)]
+        for trial in finished:
+            events.finished(trial, _read_outcome(trial), "launcher")
+        waiting = [t for t in waiting if t not in finished]
+        if stopping:
+            return
+
+
+def _launcher(settings: StudySettings, overrides: list[str], task: LauncherTask) -> Any:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.utils import setup_globals
+    from hydra.types import HydraContext
+    from hydra.utils import instantiate
+
+    from hydra._internal.callbacks import Callbacks
+
+    setup_globals()
+    # Hydra overrides, not edits of the composed config: each job composes the config anew.
+    where = ["hydra.sweep.dir=${results_dir}/launcher", "hydra.job.name=study"]
+    with initialize_config_dir(config_dir=str(configs_dir()), version_base=None):
+        cfg = compose("study", [*overrides, *where], return_hydra_config=True)
+        loader = GlobalHydra.instance().config_loader()
+    params = {k: v for k, v in settings.executor.items() if k != "kind"}
+    try:
+        launcher = instantiate(params)
+    except Exception as e:  # most often: the plugin is not installed
+        raise UserError(f"cannot start the launcher {params.get('_target_')}: {e}; install its plugin "
+                        f"(pip install hydra-submitit-launcher, or hydra-ray-launcher)") from e
+    launcher.setup(hydra_context=HydraContext(config_loader=loader, callbacks=Callbacks(cfg)),
+                   task_function=task, config=cfg)
+    return launcher
+
+
+def run_launcher(settings: StudySettings, trials: list[PlannedTrial], overrides: list[str],
+                 events: StudyEvents) -> None:
+    if not trials:
+        return
+    launcher = _launcher(settings, overrides, LauncherTask(trials, settings))
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(trials, events, stop), daemon=True)
+    watcher.start()
+    try:
+        launcher.launch([[*overrides, f"+plan_index={t.index}"] for t in trials], initial_job_idx=0)
+    except Exception as e:  # a job the cluster killed (timeout, node failure): a rerun resumes its trial
+        print(f"a launcher job failed ({type(e).__name__}: {e}); its trial is left for a rerun to resume")
+    finally:
+        stop.set()
+        watcher.join()

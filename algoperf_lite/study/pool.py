@@ -1,0 +1,158 @@
+"""The local pool: worker processes (one or more per device), each trial on a free one.
+
+A trial whose worker process dies (a crash, the out-of-memory killer) or runs past its
+deadline is killed and recorded as failed with the reason; the worker is replaced and
+the study goes on. Processes, not threads: a hung or crashed trial can only be stopped,
+and its memory only given back, by ending its process.
+
+Deadlines, by phase: a fresh worker has STARTUP_SEC to import and take the trial; the
+trial then has its set-up allowance plus budget plus margin to reach its first eval
+(the eval after step 1, when the clock is running); from then on, budget plus margin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import multiprocessing as mp
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from algoperf_lite.errors import UserError
+from algoperf_lite.study.plan import PlannedTrial
+from algoperf_lite.study.progress import StudyEvents
+from algoperf_lite.study.resume import record_failure
+from algoperf_lite.study.worker import worker_main
+
+STARTUP_SEC = 120.0  # a fresh worker imports torch (slow on a busy machine) before it takes a trial
+POLL_SEC = 1.0
+
+
+@dataclasses.dataclass
+class Slot:
+    """One worker process and the trial it runs."""
+
+    name: str  # e.g. "cpu#1", "cuda:0"
+    device: str
+    threads: int
+    log: Path
+    process: Any = None  # multiprocessing's SpawnProcess
+    conn: Connection | None = None
+    trial: PlannedTrial | None = None
+    phase: str = "idle"  # idle | starting | setting up | training
+    assigned: float = 0.0
+    deadline: float = math.inf
+
+    def start(self) -> None:
+        ctx = mp.get_context("spawn")  # a clean interpreter: no state forked from the study
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=worker_main, args=(child, self.threads, str(self.log)),
+                                   name=f"algoperf-lite {self.name}")
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.join(10)
+            self.conn.close()
+        self.process = self.conn = None
+
+
+def _exit_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        hint = " (the out-of-memory killer sends SIGKILL)" if -exitcode == signal.SIGKILL else ""
+        return f"its worker process was killed by {name}{hint}"
+    return f"its worker process exited with code {exitcode}"
+
+
+class Pool:
+    def __init__(self, slots: list[Slot], timeout_for: Callable[[PlannedTrial], float], setup_sec: float,
+                 events: StudyEvents):
+        self.slots = slots
+        self.timeout_for = timeout_for  # budget + margin
+        self.setup_sec = setup_sec
+        self.events = events
+
+    def run(self, trials: list[PlannedTrial]) -> None:
+        queue = deque(trials)
+        try:
+            while queue or any(s.trial for s in self.slots):
+                for slot in self.slots:
+                    if slot.trial is None and queue:
+                        self._assign(slot, queue.popleft())
+                busy = [s for s in self.slots if s.trial is not None]
+                until = min(s.deadline for s in busy) - time.monotonic()
+                wait([s.conn for s in busy] + [s.process.sentinel for s in busy],
+                     timeout=min(max(until, 0.0), POLL_SEC))
+                for slot in busy:
+                    self._check(slot)
+        finally:  # an idle worker has written all it had to; one still running is interrupted
+            for slot in self.slots:
+                slot.kill()
+
+    def _assign(self, slot: Slot, trial: PlannedTrial) -> None:
+        if slot.process is None or not slot.process.is_alive():
+            slot.kill()
+            slot.start()
+        slot.conn.send((trial, slot.device))
+        slot.trial, slot.phase = trial, "starting"
+        slot.assigned = time.monotonic()
+        slot.deadline = slot.assigned + STARTUP_SEC
+        self.events.started(trial, slot.name)
+
+    def _check(self, slot: Slot) -> None:
+        try:
+            while slot.conn.poll():
+                kind, payload = slot.conn.recv()
+                if kind == "started":
+                    slot.phase = "setting up"
+                    slot.deadline = time.monotonic() + self.setup_sec + self.timeout_for(slot.trial)
+                elif kind == "eval":
+                    if slot.phase == "setting up":
+                        slot.phase = "training"
+                        slot.deadline = time.monotonic() + self.timeout_for(slot.trial)
+                    self.events.evaluated(slot.trial, payload)
+                elif kind == "outcome":
+                    return self._finish(slot, payload)
+                elif kind == "abort":
+                    raise UserError(payload)
+                else:  # "error": the worker survived an error outside the submission
+                    return self._fail(slot, payload)
+        except (EOFError, OSError):  # it died while sending: below
+            pass
+        if not slot.process.is_alive():
+            reason = _exit_reason(slot.process.exitcode)
+        elif time.monotonic() > slot.deadline:
+            reason = self._overrun(slot)
+        else:
+            return
+        slot.kill()
+        if slot.phase == "starting":  # not the trial's doing, and every trial would fail alike
+            raise RuntimeError(f"a pool worker could not start ({reason}); see {slot.log}. "
+                               f"The study stops here; rerun it to resume")
+        self._fail(slot, f"{reason}; its output is in {slot.log}")
+
+    def _overrun(self, slot: Slot) -> str:
+        trial, elapsed = slot.trial, time.monotonic() - slot.assigned
+        margin = self.timeout_for(trial) - trial.budget_sec
+        limits = f"its budget ({trial.budget_sec:g} s) plus the margin (trial_timeout_margin_sec: {margin:g} s)"
+        if slot.phase == "training":
+            return f"killed after {elapsed:.0f} s: no outcome within {limits} of its first eval"
+        if slot.phase == "setting up":
+            return (f"killed after {elapsed:.0f} s: no first eval within its set-up allowance "
+                    f"(trial_overhead_sec: {self.setup_sec:g} s) plus {limits}")
+        return f"killed after {elapsed:.0f} s: the worker never took the trial"
+
+    def _fail(self, slot: Slot, reason: str) -> None:
+        self._finish(slot, record_failure(slot.trial, reason, time.monotonic() - slot.assigned))
+
+    def _finish(self, slot: Slot, outcome: dict[str, Any]) -> None:
+        trial, slot.trial, slot.phase, slot.deadline = slot.trial, None, "idle", math.inf
+        self.events.finished(trial, outcome, slot.name)

@@ -1,0 +1,144 @@
+"""A study's results dir across runs: study.json keeps two studies from mixing in one
+folder; finished trials are kept, interrupted ones are cleared and rerun; a trial that an
+executor had to kill is recorded as failed, so that a rerun does not retry it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from algoperf_lite import __version__
+from algoperf_lite.atomic import write_json_atomic
+from algoperf_lite.errors import UserError
+from algoperf_lite.results import FORMAT_VERSION, TrialWriter, is_finished
+from algoperf_lite.rules import RULESET_DIRS
+from algoperf_lite.study.config import StudySettings
+from algoperf_lite.study.plan import PlannedTrial
+
+STUDY_FILE = "study.json"
+# What a study writes besides the scores; overwrite=true deletes these and nothing else.
+STUDY_OUTPUTS = (*RULESET_DIRS.values(), STUDY_FILE, "leaderboard.html", "leaderboard_plots", "launcher", "logs")
+# The config keys a study's trials depend on (the rest says how and where they run).
+PLAN_CONFIG_KEYS = ("study", "ruleset", "seed", "rules", "stop_at_target", "budget_sec",
+                    "eval_period_sec", "compile")
+
+
+def trial_state(trial: PlannedTrial) -> str:
+    """finished (outcome.json is there), interrupted (a folder without it) or new."""
+    if is_finished(trial.path):
+        return "finished"
+    return "interrupted" if trial.path.exists() else "new"
+
+
+def clear_interrupted(trial: PlannedTrial) -> None:
+    """An interrupted trial restarts from an empty folder, so that its record holds one run."""
+    if trial.path.exists() and not is_finished(trial.path):
+        shutil.rmtree(trial.path)
+
+
+def study_record(settings: StudySettings, plan: list[PlannedTrial], plan_hash: str) -> dict[str, Any]:
+    """study.json: what the scoring and the report read, and the resolved config."""
+    return {
+        "format_version": FORMAT_VERSION, "algoperf_lite_version": __version__, "plan_hash": plan_hash,
+        "name": settings.name, "workloads": list(settings.workloads),
+        "submissions": list(dict.fromkeys(t.record["submission"] for t in plan)),  # names, not paths
+        "ruleset": settings.ruleset, "rules": settings.rules.to_dict(), "seed": settings.seed,
+        "scale": plan[0].record["scale"], "reference_submission": settings.reference_submission,
+        "num_trials_planned": len(plan), "config": settings.config,
+    }
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {k: v for key, sub in value.items() for k, v in _flat(sub, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): value}
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    before = _flat({k: (old.get("config") or {}).get(k) for k in PLAN_CONFIG_KEYS})
+    after = _flat({k: new["config"].get(k) for k in PLAN_CONFIG_KEYS})
+    return [f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in sorted(before.keys() | after.keys())
+            if before.get(k) != after.get(k)]
+
+
+def _refusal_from(results_dir: Path, old: dict[str, Any] | None, new: dict[str, Any]) -> str | None:
+    if old is None:
+        if any((results_dir / d).exists() for d in RULESET_DIRS.values()):
+            return f"{results_dir} holds trial results but no {STUDY_FILE} (single runs, or another study)"
+        return None
+    if "_unreadable" in old:
+        return f"{results_dir / STUDY_FILE} is not readable ({old['_unreadable']})"
+    if old.get("format_version") != FORMAT_VERSION:
+        return (f"{results_dir} was written in results format {old.get('format_version')} "
+                f"(algoperf-lite {old.get('algoperf_lite_version')}); this is format {FORMAT_VERSION}")
+    if old.get("plan_hash") != new["plan_hash"]:
+        changed = _differences(old, new)
+        what = ("; ".join(changed) if changed else
+                "same config, but a submission's search space or a workload's target, budget or batch size changed")
+        return f"{results_dir} holds study {old.get('name')!r} with a different plan ({what})"
+    return None
+
+
+def _read_study_file(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return {"_unreadable": str(e)}
+    return data if isinstance(data, dict) else {"_unreadable": "not a JSON object"}
+
+
+def refusal(results_dir: Path, record: dict[str, Any]) -> str | None:
+    """Why ``results_dir`` cannot take the study of ``record`` (study.json), or None."""
+    return _refusal_from(results_dir, _read_study_file(results_dir / STUDY_FILE), record)
+
+
+def claim_results_dir(results_dir: Path, record: dict[str, Any], overwrite: bool) -> None:
+    """Write study.json, after refusing a results dir that holds another study (or an
+    older format) unless ``overwrite``, which deletes that study's results first."""
+    reason = refusal(results_dir, record)
+    if reason and not overwrite:
+        raise UserError(f"{reason}; resume needs the same study: use another results_dir=DIR, "
+                        f"or overwrite=true to delete those results and start over")
+    if reason:
+        from algoperf_lite.scoring.commands import OUTPUT_FILES
+
+        for name in (*STUDY_OUTPUTS, *OUTPUT_FILES):
+            path = results_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    write_json_atomic(results_dir / STUDY_FILE, record)
+
+
+def _last_eval(path: Path) -> tuple[dict[str, str], int]:
+    """The last row of a trial's evals.csv and the number of rows ({} and 0 if none)."""
+    try:
+        with open(path / "evals.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError:
+        return {}, 0
+    return (rows[-1] if rows else {}), len(rows)
+
+
+def record_failure(trial: PlannedTrial, reason: str, wall_time: float) -> dict[str, Any]:
+    """Write outcome.json for a trial the executor ended (its process died or hung):
+    status failed, not reached, with the reason; the evals it wrote are kept."""
+    writer = TrialWriter(trial.path)
+    if not (trial.path / "spec.json").is_file():
+        writer.write_spec(trial.record)
+    for leftover in trial.path.glob(".*.tmp"):  # a write the kill interrupted
+        leftover.unlink()
+    last, num_evals = _last_eval(trial.path)
+    outcome = {
+        "status": "failed", "reached": False, "time_to_target": None, "steps_to_target": None,
+        "submission_time": float(last.get("submission_time") or 0.0), "steps": int(last.get("step") or 0),
+        "num_evals": num_evals, "wall_time": wall_time, "error": reason,
+    }
+    writer.write_outcome(outcome)
+    return outcome

@@ -1,0 +1,142 @@
+"""The torchvision loaders, on tiny files written in the real on-disk formats: MNIST's
+IDX files (big-endian magic 2051/2049 headers, then uint8 data) under DIR/MNIST/raw/, and
+CIFAR-10's pickled batches under DIR/cifar-10-batches-py/.
+
+torchvision checks CIFAR-10's files against the md5s of the real ones
+(``CIFAR10._check_integrity`` and ``_load_meta``). To load tiny files through the real
+class, the tests subclass it with only those expected md5s replaced by the tiny files'
+own (:func:`cifar10_class_for`): the integrity check itself still runs. MNIST's loader
+checks that the files exist, not their md5s, so it reads the tiny files as they are."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from algoperf_lite import data
+
+CIFAR_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
+
+
+def write_idx(raw: Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:
+    """``prefix``-images-idx3-ubyte and ``prefix``-labels-idx1-ubyte, as MNIST ships them."""
+    raw.mkdir(parents=True, exist_ok=True)
+    n, rows, cols = images.shape
+    (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">4i", 2051, n, rows, cols) + images.tobytes())
+    (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">2i", 2049, n) + labels.tobytes())
+
+
+def write_mnist(root: Path, folder: str = "MNIST", num_train: int = 30, num_test: int = 10,
+                seed: int = 0) -> dict[str, np.ndarray]:
+    """Random uint8 images and labels in torchvision's layout ``root/folder/raw/``."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for prefix, n in (("train", num_train), ("t10k", num_test)):
+        arrays[f"{prefix}_images"] = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        arrays[f"{prefix}_labels"] = rng.integers(0, 10, n, dtype=np.uint8)
+        write_idx(root / folder / "raw", prefix, arrays[f"{prefix}_images"], arrays[f"{prefix}_labels"])
+    return arrays
+
+
+def write_cifar10(root: Path, per_batch: int = 4, num_test: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
+    """CIFAR-10's python version: pickled dicts with ``data`` (N, 3072) uint8 rows, each
+    the red, green and blue 32x32 planes in turn, and ``labels``; plus batches.meta."""
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {"train_rows": [], "train_labels": []}
+    for name, n in [(b, per_batch) for b in CIFAR_BATCHES] + [("test_batch", num_test)]:
+        rows = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        labels = rng.integers(0, 10, n).tolist()
+        (folder / name).write_bytes(pickle.dumps({"data": rows, "labels": labels}))
+        if name == "test_batch":
+            arrays["test_rows"], arrays["test_labels"] = rows, np.array(labels)
+        else:
+            arrays["train_rows"].append(rows)
+            arrays["train_labels"] += labels
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class{i}" for i in range(10)]}))
+    arrays["train_rows"] = np.concatenate(arrays["train_rows"])
+    arrays["train_labels"] = np.array(arrays["train_labels"])
+    return arrays
+
+
+def cifar10_class_for(root: Path) -> type:
+    """torchvision's CIFAR10 expecting the md5s of the tiny files under ``root``."""
+    folder = root / "cifar-10-batches-py"
+
+    def md5(name: str) -> str:
+        return hashlib.md5((folder / name).read_bytes()).hexdigest()
+
+    real = torchvision.datasets.CIFAR10
+    return type("TinyCIFAR10", (real,), {
+        "train_list": [[name, md5(name)] for name in CIFAR_BATCHES],
+        "test_list": [["test_batch", md5("test_batch")]],
+        "meta": {**real.meta, "md5": md5("batches.meta")},
+    })
+
+
+@pytest.fixture
+def tiny_cifar10(tmp_path, monkeypatch) -> tuple[Path, dict[str, np.ndarray]]:
+    arrays = write_cifar10(tmp_path)
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", cifar10_class_for(tmp_path))
+    return tmp_path, arrays
+
+
+@pytest.mark.parametrize("name, folder", [("MNIST", "MNIST"), ("FashionMNIST", "FashionMNIST")])
+def test_mnist_idx_files_load_through_torchvision(tmp_path, name, folder):
+    arrays = write_mnist(tmp_path, folder)
+    train, test = data.load_torchvision_mnist(name, tmp_path)
+
+    assert train.inputs.shape == (30, 1, 28, 28) and test.inputs.shape == (10, 1, 28, 28)
+    assert train.inputs.dtype == torch.float32
+    torch.testing.assert_close(train.inputs[:, 0], torch.from_numpy(arrays["train_images"]).float() / 255)
+    torch.testing.assert_close(test.inputs[:, 0], torch.from_numpy(arrays["t10k_images"]).float() / 255)
+    assert train.targets.tolist() == arrays["train_labels"].tolist()
+    assert test.targets.dtype == torch.int64
+
+
+def test_cifar10_pickled_batches_load_through_torchvision(tiny_cifar10):
+    root, arrays = tiny_cifar10
+    train, test = data.load_torchvision_cifar10(root)
+
+    assert train.inputs.shape == (20, 3, 32, 32) and test.inputs.shape == (5, 3, 32, 32)
+    # Channel-first again: image i, channel c, pixel (y, x) is byte c*1024 + y*32 + x of row i.
+    expected = torch.from_numpy(arrays["train_rows"]).float().view(20, 3, 32, 32) / 255
+    torch.testing.assert_close(train.inputs, expected)
+    assert train.inputs[3, 2, 5, 7].item() == pytest.approx(arrays["train_rows"][3, 2 * 1024 + 5 * 32 + 7] / 255)
+    assert train.targets.tolist() == arrays["train_labels"].tolist()
+    assert test.targets.tolist() == arrays["test_labels"].tolist()
+
+
+def test_cifar10_files_failing_the_real_md5_are_refused(tmp_path):
+    write_cifar10(tmp_path)  # tiny files; the real class expects the real files' md5s
+    with pytest.raises(data.DataNotFoundError) as e:
+        data.load_torchvision_cifar10(tmp_path)
+    assert "md5" in str(e.value) and "cifar-10-batches-py/" in str(e.value)
+
+
+@pytest.mark.parametrize("load, dataset, files", [
+    (lambda d: data.load_torchvision_mnist("MNIST", d), "mnist",
+     "MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte"),
+    (lambda d: data.load_torchvision_mnist("FashionMNIST", d), "fashion_mnist", "FashionMNIST/raw/"),
+    (data.load_torchvision_cifar10, "cifar10", "cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}"),
+])
+def test_offline_without_files_one_message_names_files_and_place(tmp_path, load, dataset, files):
+    with pytest.raises(data.DataNotFoundError) as no_dir:
+        load(None)
+    with pytest.raises(data.DataNotFoundError) as empty_dir:
+        load(tmp_path)
+
+    assert f"put {files}" in str(no_dir.value) and "data_dir=DIR" in str(no_dir.value)
+    assert "ALGOPERF_LITE_DATA_DIR" in str(no_dir.value)
+    assert f"expected {tmp_path}/{files}" in str(empty_dir.value)
+    for message in (str(no_dir.value), str(empty_dir.value)):
+        assert f"algoperf-lite data download {dataset} data_dir=" in message
+        assert "\n" not in message  # one line
