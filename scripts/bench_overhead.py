@@ -24,6 +24,7 @@ import torch
 
 from algoperf_lite.clock import SubmissionClock, device_synchronizer
 from algoperf_lite.hyperparameters import as_hyperparameters
+from algoperf_lite.paths import data_dir
 from algoperf_lite.registry import build_workload, resolve_device, resolve_scale
 from algoperf_lite.runner import train
 from algoperf_lite.spec import ForwardPassMode
@@ -37,7 +38,8 @@ def bare_loop(workload, submission, batch_size: int, steps: int, device) -> floa
     """Seconds per step of the same training written directly in PyTorch."""
     hp = as_hyperparameters(POINT)
     model, _ = workload.init_model_fn(0)
-    optimizer = submission.init_optimizer_state(workload, model, None, hp, 0)["optimizer"]
+    state = submission.init_optimizer_state(workload, model, None, hp, 0)
+    optimizer, scheduler = state["optimizer"], state["scheduler"]  # the submission's own schedule
     queue = workload.build_train_queue(batch_size, 0)
     sync = device_synchronizer(device)
     sync()
@@ -49,6 +51,8 @@ def bare_loop(workload, submission, batch_size: int, steps: int, device) -> floa
         losses = workload.loss_fn(batch["targets"], logits)
         (losses["summed"] / losses["n_valid_examples"]).backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
     sync()
     return (time.perf_counter() - started) / steps
 
@@ -79,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--scale", default="auto")
+    parser.add_argument("--data-dir", help="default: $ALGOPERF_LITE_DATA_DIR")
     parser.add_argument("--sync-check", action="store_true", help="also time a per-step-synchronized clock")
     args = parser.parse_args(argv)
 
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"device {device} ({torch.get_num_threads()} threads), scale {scale}, "
           f"{args.steps} steps x {args.repeats} repeats, submission {submission.name}")
     for name in args.workloads:
-        workload = build_workload(name, scale, device)
+        workload = build_workload(name, scale, device, data_dir(args.data_dir))
         workload.prepare()
         batch_size = workload.default_batch_size
         bare_loop(workload, submission, batch_size, 20, device)  # warm-up: allocator, kernels
