@@ -270,8 +270,10 @@ class TensorWorkload(spec.Workload):
         model = params
         train = mode == spec.ForwardPassMode.TRAIN
         model.train(train)
-        if train:
+        if train and getattr(model, "_bn_updates", True) != update_batch_norm:
+            # Walk the modules only when the setting changes, not at every step.
             model.apply(lambda m: update_batch_norm_fn(m, update_batch_norm))
+            model._bn_updates = update_batch_norm
         rate = self.default_dropout_rate if dropout_rate is None else dropout_rate
         with torch.set_grad_enabled(train and torch.is_grad_enabled()):
             logits = model(augmented_and_preprocessed_input_batch["inputs"], rate)
