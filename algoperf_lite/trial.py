@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from algoperf_lite import distributed, registry
 from algoperf_lite.environment import describe_environment
@@ -38,6 +42,7 @@ class TrialSpec:
     compile: bool = False  # torch.compile the model (compile time counts, as in AlgoPerf)
     max_steps: int | None = None  # end training after this many steps (tests)
     budget_sec: float | None = None  # None: the workload's (times the self-tuning multiplier)
+    threads: int | None = 1  # torch threads of a CPU trial (targets were calibrated on 1); None: leave as is
 
     def seed(self, submission_name: str) -> int:
         return derive_seed(self.root_seed, self.study, self.trial, submission_name, self.workload)
@@ -56,12 +61,13 @@ class PreparedTrial:
 
 def prepare_trial(spec: TrialSpec) -> PreparedTrial:
     """Resolve names, scale, device, seed, hyperparameters, budget; raise UserError on
-    bad input before anything is trained or written."""
+    bad input before anything is trained or written. The data is loaded by
+    :func:`run_prepared`, before it writes anything."""
     check_ruleset(spec.ruleset)
     if spec.study < 0 or spec.trial < 0:
         raise UserError("study and trial are 0-based indices: give study>=0 and trial>=0")
     device = distributed.local_device(registry.resolve_device(spec.device))
-    for key in ("eval_every_steps", "max_steps", "budget_sec", "eval_period_sec"):
+    for key in ("eval_every_steps", "max_steps", "budget_sec", "eval_period_sec", "threads"):
         value = getattr(spec, key)
         if value is not None and value <= 0:
             raise UserError(f"{key} must be positive or null, got {value}")
@@ -70,8 +76,8 @@ def prepare_trial(spec: TrialSpec) -> PreparedTrial:
     if spec.ruleset == "self" and submission.form == "native" and submission.self_tuning_point is None:
         raise UserError(f"submission {submission.name} has no self_tuning.json, the fixed point a native "
                         f"submission uses under self-tuning; add one or run with ruleset=external")
+    # Built, not loaded: a study prepares every trial up front and checks each workload's data once.
     workload = registry.build_workload(spec.workload, scale, device, resolve_data_dir(spec.data_dir))
-    workload.prepare()  # untimed set-up; missing data files are the user's to fix (UserError)
     seed = spec.seed(submission.name)
     batch_size, batch_size_source = submission.batch_size_for(workload)
     point = trial_point(submission.search_space, spec.ruleset, spec.rules, spec.root_seed,
@@ -94,15 +100,35 @@ def prepare_trial(spec: TrialSpec) -> PreparedTrial:
         "max_steps": spec.max_steps,
         "num_processes": distributed.world_size(),
         "device": str(device),
+        # Part of the measurement on a CPU: every trial of a study runs on the same count.
+        "threads": spec.threads if device.type == "cpu" else None,
         "batch_size": batch_size, "batch_size_source": batch_size_source,
     }
     path = trial_dir(Path(spec.results_dir), spec.ruleset, submission.name, spec.study, workload.name, spec.trial)
     return PreparedTrial(spec, record, path, workload, submission)
 
 
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on ``threads`` torch threads (None: as set), then restore the count."""
+    saved = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
 def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None) -> tuple[TrainResult, dict[str, Any]]:
     """Train and write the record; returns the result and the outcome as written."""
+    with torch_threads(trial.record["threads"]):  # before anything reads the count, environment.json included
+        return _run(trial, on_eval)
+
+
+def _run(trial: PreparedTrial, on_eval: EvalCallback | None) -> tuple[TrainResult, dict[str, Any]]:
     started = time.perf_counter()
+    trial.workload.prepare()  # untimed set-up; missing data files are the user's to fix (UserError)
     record = trial.record
     # Under torchrun only rank 0 writes; the other ranks train alongside.
     writer = TrialWriter(trial.path) if distributed.is_main_process() else None

@@ -70,6 +70,7 @@ CASES = {
     "bad device": (lambda t: ["run", "device=gpu0"], "use cpu, cuda, cuda:N or auto"),
     "no CUDA": (lambda t: ["run", "device=cuda"], "CUDA is not available here"),
     "zero eval period": (lambda t: ["run", "eval_every_steps=0"], "must be positive or null"),
+    "zero threads": (lambda t: ["run", "threads=0"], "threads must be positive or null"),
     # data
     "missing data files": (lambda t: ["run", "workload=mnist_logreg", "scale=full", f"data_dir={t}"],
                            "files not found under"),

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from algoperf_lite.cli import main
 from conftest import FIXTURES
@@ -52,6 +53,15 @@ def test_run_records_the_trial(tmp_path, capsys, submission, form):
     outcome = json.loads((folder / "outcome.json").read_text())
     assert outcome["status"] in {"reached", "budget_exhausted"} and outcome["error"] is None
     assert "step" in capsys.readouterr().out  # the live table
+
+
+def test_run_applies_the_thread_count_records_it_and_restores_it(tmp_path):
+    torch.set_num_threads(2)
+    assert main(["run", "threads=1", "max_steps=5", "device=cpu", f"results_dir={tmp_path}", "quiet=true"]) == 0
+    folder = trial_files(tmp_path)
+    assert json.loads((folder / "spec.json").read_text())["threads"] == 1
+    assert json.loads((folder / "environment.json").read_text())["torch_threads"] == 1
+    assert torch.get_num_threads() == 2
 
 
 def test_self_tuning_passes_no_hyperparameters_and_multiplies_the_budget(tmp_path):

@@ -87,6 +87,7 @@ class StudySettings:
     budget_sec: float | None
     eval_period_sec: float | None
     compile: bool
+    threads: int | None
     score: bool
     quiet: bool
     overwrite: bool
@@ -131,6 +132,7 @@ class StudySettings:
             budget_sec=c.number("budget_sec", positive=True),
             eval_period_sec=c.number("eval_period_sec", positive=True),
             compile=c.flag("compile"),
+            threads=c.number("threads", int, minimum=1, positive=True),
             score=c.flag("score"),
             quiet=c.flag("quiet"),
             overwrite=c.flag("overwrite"),

@@ -21,7 +21,7 @@ from algoperf_lite.trial import TrialSpec, prepare_trial, run_prepared
 # holds another study. The device and the submission's folder may change on resume.
 PLAN_KEYS = ("workload", "scale", "submission", "ruleset", "rules", "study", "trial", "seed",
              "hyperparameters", "budget_sec", "eval_period_sec", "target", "stop_at_target",
-             "batch_size", "compile")
+             "batch_size", "compile", "threads")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ def trial_specs(s: StudySettings, device: str) -> list[TrialSpec]:
             study=study, trial=trial, root_seed=s.seed, scale=scale, device=device,
             data_dir=s.data_dir, results_dir=str(s.results_dir), stop_at_target=s.stop_at_target,
             eval_period_sec=s.eval_period_sec, budget_sec=s.budget_sec, compile=s.compile,
+            threads=s.threads,
         )
         for study in range(s.rules.num_studies)
         for trial in range(num_trials)
