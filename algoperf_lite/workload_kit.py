@@ -154,6 +154,12 @@ class TensorWorkload(spec.Workload):
     #: seed of the train/validation/test split (fixed: never per trial)
     split_seed: int = 0
 
+    @property
+    def eval_batch_size(self) -> int:
+        # On a CPU, batches whose activations stay in cache: the smoke CNN evaluates its
+        # 3,000 images in 0.47 s at 256 against 0.76 s at 4,096 (one thread).
+        return 4096 if self.device.type == "cuda" else 256
+
     def __init__(self, scale: str, device: torch.device, data_dir: Any = None):
         super().__init__()
         if scale not in self.SCALES:
