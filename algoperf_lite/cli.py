@@ -122,7 +122,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from algoperf_lite.registry import SCALES, build_workload, workload_classes
     from algoperf_lite.submissions import available_submissions
 
-    table = Table("workload", "family", "scale", "target", "budget (s)", "eval every (s)", "batch", "target")
+    table = Table("workload", "family", "scale", "target", "budget (s)", "eval every (s)", "batch", "target set")
     for name, (family, _) in sorted(workload_classes().items()):
         for scale in SCALES:
             w = build_workload(name, scale, torch.device("cpu"))
@@ -132,6 +132,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                           str(w.default_batch_size),
                           "calibrated" if w.describe().get("calibrated") else "not yet calibrated")
     console.print(table)
+    variants = [f"{name} (of {cls.variant_of})" for name, (_, cls) in sorted(workload_classes().items()) if cls.variant_of]
+    console.print("held-out variants: " + ", ".join(variants))
     console.print("submissions: " + escape(", ".join(available_submissions())))
     return 0
 

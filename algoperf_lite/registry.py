@@ -35,12 +35,23 @@ def _discover(root: Path) -> dict[str, tuple[str, type]]:
             if name in found:
                 raise RuntimeError(f"workload {name!r} is registered twice ({found[name][0]} and {family})")
             found[name] = (family, cls)
+    for name, (family, cls) in found.items():
+        if cls.variant_of is not None and (cls.variant_of not in found or found[cls.variant_of][1].variant_of):
+            raise RuntimeError(f"workload {name!r} ({family}) is a held-out variant of {cls.variant_of!r}, "
+                               f"which is not a registered base workload")
     return found
 
 
 def workload_classes() -> dict[str, tuple[str, type]]:
     """Registered name -> (family folder, class)."""
     return _discover(workloads_dir())
+
+
+def with_held_out_variants(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` followed by the held-out variants of each (rules.md, AlgoPerf v0.5)."""
+    variants = [v for base in names for v, (_, cls) in sorted(workload_classes().items())
+                if cls.variant_of == base and v not in names]
+    return (*names, *dict.fromkeys(variants))
 
 
 def resolve_device(device: str) -> torch.device:

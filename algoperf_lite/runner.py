@@ -1,8 +1,9 @@
 """The timed training loop of one trial, exactly as rules.md says.
 
 Set-up (data onto the device, model init, input queue, optimizer state) is untimed.
-Then: data_selection -> update_params -> budget check, every step; an eval after the
-first step, every ``eval_period_sec`` of submission time, and when training ends.
+Then: data_selection -> update_params -> divergence and budget checks, every step; an
+eval after the first step, every ``eval_period_sec`` of submission time, and when
+training ends.
 ``prepare_for_eval`` is timed; evaluation is not, and runs no submission code.
 """
 
@@ -20,6 +21,7 @@ import torch
 from algoperf_lite import distributed, spec
 from algoperf_lite.clock import SubmissionClock
 from algoperf_lite.hyperparameters import as_hyperparameters
+from algoperf_lite.loss_watch import LossWatch
 from algoperf_lite.seeds import derive_seed
 from algoperf_lite.submissions import Submission
 from algoperf_lite.workload_view import WorkloadView
@@ -94,7 +96,10 @@ def train(
     schedule = EvalSchedule(eval_period_sec, eval_every_steps)
     target = workload.target
     hp = as_hyperparameters(hyperparameters)
-    view = WorkloadView(workload)  # what the submission sees: the contract, no data
+    # Under torchrun a rank may not stop alone (the others would wait in a collective), so
+    # there divergence is caught at the next eval, which every rank runs alike.
+    watch = LossWatch(device) if ranks is None else None
+    view = WorkloadView(workload, on_loss=watch and watch.observe)  # the contract, no data
     evals: list[dict[str, Any]] = []
     eval_results: list[tuple[int, dict[str, float]]] = []  # AlgoPerf's form, for submissions
     step, time_to_target, steps_to_target = 0, math.inf, None
@@ -136,6 +141,9 @@ def train(
             except spec.TrainingCompleteError:
                 complete = True
             step += 1
+            if watch is not None and watch.step_diverged():  # at once, not at the next eval
+                status, error = "diverged", f"non-finite training loss by step {step}"
+                break
             complete = complete or step == max_steps
             now = clock.host_elapsed()  # no device synchronization per step
             train_state["accumulated_submission_time"] = now

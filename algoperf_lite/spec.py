@@ -112,6 +112,8 @@ class Workload(metaclass=abc.ABCMeta):
     name: str = ""
     #: resolved scale, "smoke" or "full"
     scale: str = "smoke"
+    #: the registered workload this one is a held-out variant of (rules.md), else None
+    variant_of: str | None = None
 
     def __init__(self) -> None:
         self._param_shapes: ParameterShapeTree | None = None

@@ -12,7 +12,6 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.distributed.nn as dist_nn
 
 from algoperf_lite import spec
 from algoperf_lite.hyperparameters import as_hyperparameters
@@ -38,8 +37,12 @@ def backward(workload: spec.Workload, model: torch.nn.Module, model_state: spec.
                               label_smoothing=getattr(hp, "label_smoothing", 0.0))
     summed, n_valid = losses["summed"], losses["n_valid_examples"]
     if dist.is_initialized() and dist.get_world_size() > 1:
-        # The global mean: DDP averages gradients over ranks, all_reduce's backward sums.
-        summed, n_valid = dist_nn.all_reduce(summed), dist_nn.all_reduce(n_valid)
+        # The global mean over ranks, in one collective. DDP averages the gradients over
+        # the W ranks, so each rank backpropagates W x its sum / the global count.
+        totals = torch.stack([summed.detach(), torch.as_tensor(n_valid, dtype=summed.dtype, device=summed.device)])
+        dist.all_reduce(totals)
+        (summed * (dist.get_world_size() / totals[1])).backward()
+        return totals[0] / totals[1], new_model_state
     loss = summed / n_valid
     loss.backward()
     return loss.detach(), new_model_state

@@ -83,7 +83,7 @@ def prepare_trial(spec: TrialSpec) -> PreparedTrial:
     point = trial_point(submission.search_space, spec.ruleset, spec.rules, spec.root_seed,
                         submission.name, spec.study, spec.trial)
     record = {
-        "workload": workload.name, "scale": scale,
+        "workload": workload.name, "variant_of": workload.variant_of, "scale": scale,
         "submission": submission.name, "submission_path": str(submission.path),
         "submission_form": submission.form,
         "ruleset": spec.ruleset, "rules": spec.rules.to_dict(),

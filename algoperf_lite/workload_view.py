@@ -8,7 +8,10 @@ do"). Python cannot stop deliberate introspection; the rules forbid it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import torch
 
 from algoperf_lite import spec
 
@@ -30,15 +33,28 @@ def _forward(workload: spec.Workload, name: str) -> Any:
     return method
 
 
+def _watched_loss_fn(workload: spec.Workload, on_loss: Callable[[torch.Tensor], None]) -> Callable[..., Any]:
+    def loss_fn(*args: Any, **kwargs: Any) -> Any:
+        losses = workload.loss_fn(*args, **kwargs)
+        on_loss(losses["summed"])
+        return losses
+
+    return loss_fn
+
+
 class WorkloadView:
     # The methods are set once (called every step: no lookup cost), the rest are read
     # through when asked (parameter types are re-keyed when the model is wrapped).
     __slots__ = ("_get", *METHODS)
 
-    def __init__(self, workload: spec.Workload):
+    def __init__(self, workload: spec.Workload, on_loss: Callable[[torch.Tensor], None] | None = None):
+        """``on_loss`` sees every training loss the submission computes (the runner's
+        divergence check)."""
         object.__setattr__(self, "_get", lambda name: getattr(workload, name))
         for name in METHODS:
             object.__setattr__(self, name, _forward(workload, name))
+        if on_loss is not None:
+            object.__setattr__(self, "loss_fn", _watched_loss_fn(workload, on_loss))
 
     def __getattr__(self, name: str) -> Any:
         if name not in CONTRACT:

@@ -56,5 +56,6 @@ def test_evaluation_runs_in_eval_mode_without_gradients(digits, adamw):
 
     digits.__class__ = Recording
     train(digits, adamw, ADAMW_POINT, seed=0, batch_size=64, budget_sec=5.0, eval_period_sec=1.0, max_steps=2)
-    # two evals (after step 1 and the final one) x three splits, each one forward pass
-    assert during_eval == [(False, False)] * 6
+    # two evals (after step 1 and the final one), each over eval-train (1,000 examples),
+    # validation (500) and test (297) in CPU batches of 256: 4 + 2 + 2 forward passes
+    assert during_eval == [(False, False)] * 2 * (4 + 2 + 2)

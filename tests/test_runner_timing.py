@@ -12,8 +12,10 @@ import math
 import time
 
 import pytest
+import torch
 
 from algoperf_lite import spec
+from algoperf_lite.loss_watch import LossWatch
 from algoperf_lite.runner import train
 from conftest import ADAMW_POINT, slowed
 
@@ -187,6 +189,33 @@ def test_nonfinite_eval_is_diverged(digits, adamw):
     result = run(workload, adamw, budget=1.0, eval_period=0.0)
     assert result.status == "diverged" and "validation/accuracy" in result.error
     assert len(result.evals) == 2
+
+
+def test_nonfinite_training_loss_stops_the_trial_at_once(digits, adamw):
+    def update_params(workload, model, *args, **kwargs):
+        out = adamw.update_params(workload, model, *args, **kwargs)
+        if args[7] == 3:  # global_step: after the 4th update the weights are NaN
+            with torch.no_grad():
+                next(model.parameters()).fill_(float("nan"))
+        return out
+
+    result = run(digits, dataclasses.replace(adamw, update_params=update_params), budget=5.0, eval_period=100.0)
+    # The 5th update computes a NaN loss: the trial stops there, long before its next eval.
+    assert result.status == "diverged" and result.steps == 5 and not result.reached
+    assert result.error == "non-finite training loss by step 5"
+    assert [row["step"] for row in result.evals] == [1]
+
+
+def test_only_a_steps_last_loss_counts_so_a_line_search_may_probe_an_infinite_one():
+    watch = LossWatch(torch.device("cpu"))
+    assert not watch.step_diverged()  # no loss computed through loss_fn this step
+    watch.observe(torch.tensor(float("inf")))  # a probe, then the accepted point
+    watch.observe(torch.tensor(2.5, requires_grad=True))
+    assert not watch.step_diverged()
+    watch.observe(torch.tensor(float("nan")))
+    assert watch.step_diverged()
+    watch.observe(torch.tensor(1.0))
+    assert watch.step_diverged()  # once diverged, always
 
 
 def test_reaches_the_digits_target(digits, adamw):

@@ -48,10 +48,30 @@ def test_the_same_config_gives_the_same_points_and_seeds_and_another_seed_does_n
 
 def test_self_tuning_plans_one_trial_per_study_without_hyperparameters_and_the_multiplied_budget(tmp_path):
     _, external = planned(tmp_path)
-    _, self_tuning = planned(tmp_path, "ruleset=self", "rules=v0.5", "rules.num_studies=2")
+    _, self_tuning = planned(tmp_path, "ruleset=self", "rules=v0.5", "rules.num_studies=2",
+                             "rules.held_out_variants=false")
     assert [(t.record["study"], t.record["trial"]) for t in self_tuning] == [(0, 0), (0, 0), (1, 0), (1, 0)]
     assert all(t.record["hyperparameters"] is None for t in self_tuning)
     assert self_tuning[0].budget_sec == pytest.approx(3.0 * external[0].budget_sec)  # v0.5: x3
+
+
+def test_held_out_variants_join_the_plan_under_v05_and_are_recorded_as_such(tmp_path):
+    _, v06 = planned(tmp_path)
+    _, v05 = planned(tmp_path, "rules=v0.5", "rules.num_studies=1")
+    assert {t.record["workload"] for t in v06} == {"digits_logreg"}
+    assert {t.record["variant_of"] for t in v06} == {None}
+    variants = {t.record["workload"]: t.record["variant_of"] for t in v05}
+    assert variants == {"digits_logreg": None, "digits_logreg_zero_init": "digits_logreg"}
+    assert len(v05) == 2 * len(v06)  # each base trial has its variant trial
+
+
+def test_held_out_variants_follow_their_base_workloads():
+    from algoperf_lite.registry import with_held_out_variants
+
+    assert with_held_out_variants(("mnist_cnn", "digits_logreg")) == (
+        "mnist_cnn", "digits_logreg", "mnist_cnn_gelu", "digits_logreg_zero_init")
+    assert with_held_out_variants(("mnist_cnn", "mnist_cnn_gelu")) == ("mnist_cnn", "mnist_cnn_gelu")
+    assert with_held_out_variants(("fashion_mnist_cnn",)) == ("fashion_mnist_cnn",)
 
 
 @pytest.mark.parametrize("override, message", [

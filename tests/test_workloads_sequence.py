@@ -118,6 +118,20 @@ def test_modular_equations_cover_every_pair_once(modular):
     assert len(set((a * 97 + b).tolist())) == 97 * 97
 
 
+def test_modular_subtraction_and_division_against_hand_computed_equations():
+    make = module_of(build_workload("modular_division", "smoke", CPU)).equations
+    minus, divide = make(97, "-"), make(97, "/")
+    assert len(minus) == 97 * 97 and len(divide) == 97 * 96  # no division by 0
+    answers = {(a, b): c for (a, _, b, _), c in zip(divide.inputs.tolist(), divide.targets.tolist())}
+    assert answers[(1, 2)] == 49 and answers[(3, 5)] == 20  # 2 * 49 = 98 = 97 + 1, 5 * 20 = 100 = 97 + 3
+    assert answers[(0, 7)] == 0 and all(b * c % 97 == a for (a, b), c in answers.items())
+    rows = {(a, b): c for (a, _, b, _), c in zip(minus.inputs.tolist(), minus.targets.tolist())}
+    assert rows[(3, 5)] == 95 and rows[(5, 3)] == 2
+    assert build_workload("modular_subtraction", "smoke", CPU).splits.train.inputs.shape[1] == 4
+    with pytest.raises(ValueError, match="unknown operation"):
+        make(97, "*")
+
+
 def test_modular_splits_are_disjoint_seeded_and_80_percent_train(modular):
     ids = [set((s.inputs[:, 0] * 97 + s.inputs[:, 2]).tolist()) for s in modular.splits]
     assert [len(i) for i in ids] == [7527, 941, 941]

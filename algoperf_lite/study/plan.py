@@ -19,7 +19,7 @@ from algoperf_lite.trial import TrialSpec, prepare_trial, run_prepared
 
 # What a trial's result depends on: a results dir whose trials differ in any of these
 # holds another study. The device and the submission's folder may change on resume.
-PLAN_KEYS = ("workload", "scale", "submission", "ruleset", "rules", "study", "trial", "seed",
+PLAN_KEYS = ("workload", "variant_of", "scale", "submission", "ruleset", "rules", "study", "trial", "seed",
              "hyperparameters", "budget_sec", "eval_period_sec", "target", "stop_at_target",
              "batch_size", "compile", "threads")
 
@@ -43,9 +43,11 @@ class PlannedTrial:
 
 def trial_specs(s: StudySettings, device: str) -> list[TrialSpec]:
     """Every trial of the study, study by study, so that an interrupted study has
-    covered every submission and workload about equally."""
+    covered every submission and workload about equally. With the rules'
+    ``held_out_variants``, each workload's registered variants join the plan."""
     scale = registry.resolve_scale(s.scale, registry.resolve_device(device))  # once, for all trials
     num_trials = 1 if s.ruleset == "self" else s.rules.num_trials
+    workloads = registry.with_held_out_variants(s.workloads) if s.rules.held_out_variants else s.workloads
     return [
         TrialSpec(
             workload=workload, submission=submission, rules=s.rules, ruleset=s.ruleset,
@@ -56,7 +58,7 @@ def trial_specs(s: StudySettings, device: str) -> list[TrialSpec]:
         )
         for study in range(s.rules.num_studies)
         for trial in range(num_trials)
-        for workload in s.workloads
+        for workload in workloads
         for submission in s.submissions
     ]
 

@@ -135,6 +135,8 @@ def layer_norm(channels: int) -> nn.GroupNorm:
 class Cifar10CNNLayerNorm(Cifar10CNN):
     """Held-out variant: LayerNorm in place of BatchNorm (no running statistics)."""
 
+    variant_of = "cifar10_cnn"
+
     norm = staticmethod(layer_norm)
 
 

@@ -79,6 +79,8 @@ class DigitsLogregZeroInit(DigitsLogreg):
     """Held-out variant: weights and biases start at zero (the problem is convex, so the
     optimum is the same; the path to it, and an optimizer's early steps, are not)."""
 
+    variant_of = "digits_logreg"
+
     SCALES = {scale: dataclasses.replace(config, provenance=(
         "not yet calibrated: digits_logreg's hand-picked target; a zero start reaches the same optimum"))
         for scale, config in DigitsLogreg.SCALES.items()}

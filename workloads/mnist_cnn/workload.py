@@ -76,6 +76,8 @@ class MnistCNN(TensorWorkload):
 class MnistCNNGelu(MnistCNN):
     """Held-out variant: GELU instead of ReLU."""
 
+    variant_of = "mnist_cnn"
+
     activation = nn.GELU
 
 

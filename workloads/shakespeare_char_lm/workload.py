@@ -129,6 +129,7 @@ class CharLM(TensorWorkload):
 class CharLMSwiGLU(CharLM):
     """Held-out variant: SwiGLU instead of GELU in every MLP, same parameter count."""
 
+    variant_of = "shakespeare_char_lm"
     mlp = "swiglu"
 
 
