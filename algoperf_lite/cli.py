@@ -60,6 +60,13 @@ def compose_config(config_name: str, overrides: list[str], subdir: str | None = 
         ConfigStore.instance().repo.pop("rules", None)
 
 
+def _plain(value: Any) -> Any:
+    """A config value as plain Python (a mapping node as a dict)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+
 def _typed(cfg: Any, key: str, cast: type, optional: bool = False) -> Any:
     """``cfg[key]`` as ``cast``, or a UserError naming the key and the expected type."""
     value = cfg[key]
@@ -79,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from algoperf_lite.distributed import is_main_process
     from algoperf_lite.progress import EvalTable, outcome_line
     from algoperf_lite.rules import Rules
-    from algoperf_lite.trial import TrialSpec, prepare_trial, run_prepared
+    from algoperf_lite.trial import TrialSpec, budget_scale_for, prepare_trial, run_prepared
 
     cfg = compose_config("run", args.overrides, subdir="run")
     if not is_main_process():  # under torchrun, rank 0 speaks for all
@@ -97,6 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_steps=_typed(cfg, "max_steps", int, optional=True),
         budget_sec=_typed(cfg, "budget_sec", float, optional=True),
         threads=_typed(cfg, "threads", int, optional=True),
+        budget_scale=budget_scale_for(_plain(cfg.budget_scale), _typed(cfg, "workload", str)),
     )
     trial = prepare_trial(spec)
     r = trial.record

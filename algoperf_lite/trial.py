@@ -43,6 +43,7 @@ class TrialSpec:
     max_steps: int | None = None  # end training after this many steps (tests)
     budget_sec: float | None = None  # None: the workload's (times the self-tuning multiplier)
     threads: int | None = 1  # torch threads of a CPU trial (targets were calibrated on 1); None: leave as is
+    budget_scale: float = 1.0  # this machine's slowness against the calibration's: scales budget and eval period
 
     def seed(self, submission_name: str) -> int:
         return derive_seed(self.root_seed, self.study, self.trial, submission_name, self.workload)
@@ -67,7 +68,7 @@ def prepare_trial(spec: TrialSpec) -> PreparedTrial:
     if spec.study < 0 or spec.trial < 0:
         raise UserError("study and trial are 0-based indices: give study>=0 and trial>=0")
     device = distributed.local_device(registry.resolve_device(spec.device))
-    for key in ("eval_every_steps", "max_steps", "budget_sec", "eval_period_sec", "threads"):
+    for key in ("eval_every_steps", "max_steps", "budget_sec", "eval_period_sec", "threads", "budget_scale"):
         value = getattr(spec, key)
         if value is not None and value <= 0:
             raise UserError(f"{key} must be positive or null, got {value}")
@@ -90,8 +91,12 @@ def prepare_trial(spec: TrialSpec) -> PreparedTrial:
         "study": spec.study, "trial": spec.trial, "seed": seed, "root_seed": spec.root_seed,
         "hyperparameters": point,
         "search_space": submission.search_space.to_json() if submission.search_space else None,
-        "budget_sec": spec.rules.budget(spec.budget_sec or workload.max_allowed_runtime_sec, spec.ruleset),
-        "eval_period_sec": spec.eval_period_sec or workload.eval_period_time_sec,
+        # The workload's budget and eval period in this machine's seconds (an explicit
+        # budget_sec or eval_period_sec is taken as given).
+        "budget_sec": spec.rules.budget(spec.budget_sec or workload.max_allowed_runtime_sec * spec.budget_scale,
+                                        spec.ruleset),
+        "eval_period_sec": spec.eval_period_sec or workload.eval_period_time_sec * spec.budget_scale,
+        "budget_scale": spec.budget_scale,
         "step_hint": workload.step_hint,
         "target": workload.target._asdict(),
         "stop_at_target": spec.stop_at_target,
@@ -106,6 +111,21 @@ def prepare_trial(spec: TrialSpec) -> PreparedTrial:
     }
     path = trial_dir(Path(spec.results_dir), spec.ruleset, submission.name, spec.study, workload.name, spec.trial)
     return PreparedTrial(spec, record, path, workload, submission)
+
+
+def budget_scale_for(value: Any, workload: str) -> float:
+    """The config's ``budget_scale`` for ``workload``: one number for every workload, or a
+    mapping of workload names to numbers (those not named get 1)."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(registry.workload_classes()))
+        if unknown:
+            raise UserError(f"budget_scale names unknown workload(s) {', '.join(unknown)}; "
+                            f"`algoperf-lite list` shows the registered names")
+    scale = value.get(workload, 1.0) if isinstance(value, dict) else value
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
+        raise UserError(f"budget_scale must be a positive number or a mapping of workload names to positive "
+                        f"numbers (scripts/machine_speed.py prints one), got {value!r}")
+    return float(scale)
 
 
 @contextlib.contextmanager

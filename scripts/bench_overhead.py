@@ -84,9 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--scale", default="auto")
     parser.add_argument("--data-dir", help="default: $ALGOPERF_LITE_DATA_DIR")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (trials run on 1 by default)")
     parser.add_argument("--sync-check", action="store_true", help="also time a per-step-synchronized clock")
     args = parser.parse_args(argv)
 
+    torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     scale = resolve_scale(args.scale, device)
     submission = load_submission(args.submission)

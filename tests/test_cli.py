@@ -64,6 +64,18 @@ def test_run_applies_the_thread_count_records_it_and_restores_it(tmp_path):
     assert torch.get_num_threads() == 2
 
 
+@pytest.mark.parametrize("overrides, budget, eval_period", [
+    (["budget_scale=2.5"], 2.5 * 3.0, 2.5 * 0.25),  # the workload's 3 s budget, 0.25 s eval period
+    (["budget_scale={digits_logreg: 2, mnist_cnn: 5}"], 2 * 3.0, 2 * 0.25),
+    (["budget_scale={mnist_cnn: 5}"], 3.0, 0.25),  # not named: unscaled
+    (["budget_scale=2", "budget_sec=4", "eval_period_sec=1"], 4.0, 1.0),  # explicit values are taken as given
+])
+def test_budget_scale_multiplies_the_workloads_budget_and_eval_period(tmp_path, overrides, budget, eval_period):
+    assert main(["run", "max_steps=2", "device=cpu", f"results_dir={tmp_path}", "quiet=true", *overrides]) == 0
+    spec = json.loads((trial_files(tmp_path) / "spec.json").read_text())
+    assert spec["budget_sec"] == pytest.approx(budget) and spec["eval_period_sec"] == pytest.approx(eval_period)
+
+
 def test_self_tuning_passes_no_hyperparameters_and_multiplies_the_budget(tmp_path):
     assert main(["run", "ruleset=self", "rules=v0.5", "device=cpu", f"results_dir={tmp_path}", "quiet=true"]) == 0
     spec = json.loads((trial_files(tmp_path, "self_tuning") / "spec.json").read_text())

@@ -88,6 +88,7 @@ class StudySettings:
     eval_period_sec: float | None
     compile: bool
     threads: int | None
+    budget_scale: float | dict[str, float]
     score: bool
     quiet: bool
     overwrite: bool
@@ -133,6 +134,7 @@ class StudySettings:
             eval_period_sec=c.number("eval_period_sec", positive=True),
             compile=c.flag("compile"),
             threads=c.number("threads", int, minimum=1, positive=True),
+            budget_scale=c.get("budget_scale"),
             score=c.flag("score"),
             quiet=c.flag("quiet"),
             overwrite=c.flag("overwrite"),

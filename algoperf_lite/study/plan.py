@@ -15,7 +15,7 @@ from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.study.config import StudySettings
 from algoperf_lite.runner import EvalCallback
-from algoperf_lite.trial import TrialSpec, prepare_trial, run_prepared
+from algoperf_lite.trial import TrialSpec, budget_scale_for, prepare_trial, run_prepared
 
 # What a trial's result depends on: a results dir whose trials differ in any of these
 # holds another study. The device and the submission's folder may change on resume.
@@ -54,7 +54,7 @@ def trial_specs(s: StudySettings, device: str) -> list[TrialSpec]:
             study=study, trial=trial, root_seed=s.seed, scale=scale, device=device,
             data_dir=s.data_dir, results_dir=str(s.results_dir), stop_at_target=s.stop_at_target,
             eval_period_sec=s.eval_period_sec, budget_sec=s.budget_sec, compile=s.compile,
-            threads=s.threads,
+            threads=s.threads, budget_scale=budget_scale_for(s.budget_scale, workload),
         )
         for study in range(s.rules.num_studies)
         for trial in range(num_trials)
