@@ -18,30 +18,31 @@ import torch
 class LossWatch:
     def __init__(self, device: torch.device):
         self._on_device = device.type == "cuda"
-        self._last: torch.Tensor | None = None
         self._seen_nonfinite = False
+        # The step's last loss, reduced at once to "not finite": a CPU bool, or a device
+        # tensor. Holding the loss itself until the step ends costs more (its graph lives on).
+        self._step_bad: bool | torch.Tensor | None = None
         if self._on_device:
             self._flag = torch.zeros((), dtype=torch.bool, device=device)
             self._host = torch.zeros((), dtype=torch.bool).pin_memory()
 
     def observe(self, summed: torch.Tensor) -> None:
         """Called with each training loss (AlgoPerf's ``summed``) as it is computed."""
-        self._last = summed
+        try:
+            if self._on_device:
+                self._step_bad = ~torch.isfinite(summed.detach()).all()
+            else:
+                self._step_bad = not math.isfinite(summed.item())
+        except RuntimeError:  # not a plain tensor (one made under torch.func): the eval check remains
+            self._step_bad = None
 
     def step_diverged(self) -> bool:
         """Called once per step, after ``update_params``: whether a step's last loss so far
         was not finite (read from host memory only)."""
-        last, self._last = self._last, None
-        if last is not None:
-            try:
-                self._check(last.detach())
-            except RuntimeError:  # not a plain tensor (one made under torch.func): the eval check remains
-                pass
-        return self._seen_nonfinite or (self._on_device and bool(self._host))
-
-    def _check(self, loss: torch.Tensor) -> None:
-        if self._on_device:
-            torch.logical_or(self._flag, ~torch.isfinite(loss).all(), out=self._flag)
+        bad, self._step_bad = self._step_bad, None
+        if isinstance(bad, torch.Tensor):
+            torch.logical_or(self._flag, bad, out=self._flag)
             self._host.copy_(self._flag, non_blocking=True)
-        else:
-            self._seen_nonfinite |= not math.isfinite(loss.item())
+        elif bad:
+            self._seen_nonfinite = True
+        return self._seen_nonfinite or (self._on_device and bool(self._host))
