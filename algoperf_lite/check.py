@@ -35,8 +35,10 @@ from algoperf_lite import registry, spec
 from algoperf_lite.data import DataNotFoundError
 from algoperf_lite.hyperparameters import as_hyperparameters
 from algoperf_lite.paths import data_dir
+from algoperf_lite.runner import initial_train_state
 from algoperf_lite.search_space import SearchSpace
 from algoperf_lite.submissions import Submission, load_submission
+from algoperf_lite.trial import torch_threads
 from algoperf_lite.workload_view import WorkloadView
 
 STEPS = 20
@@ -74,8 +76,7 @@ def _train(workload: spec.Workload, sub: Submission, point: dict | None, batch_s
     torch.manual_seed(SEED)  # the same dropout masks in every run
     model, model_state = workload.init_model_fn(SEED)
     queue = workload.build_train_queue(batch_size, SEED)
-    train_state = {"validation_goal_reached": False, "is_time_remaining": True, "training_complete": False,
-                   "accumulated_submission_time": 0.0, "last_eval_time": 0.0}
+    train_state = initial_train_state()
     losses: list[float] = []
     step = 0
     try:
@@ -179,17 +180,13 @@ def check_submission(submission: str, workloads: list[str] | None = None, steps:
     sub = load_submission(submission)
     report(f"check {sub.name} ({sub.form} form), search space: {_describe(sub.search_space)}")
     results = []
-    threads = torch.get_num_threads()
     # The models are tiny: one thread is as fast, and several times faster when the CPU
     # is shared (adamw's check: 15 s against 52 s on 2 busy cores).
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         for name in workloads or sorted(registry.workload_classes()):
             result = check_workload(sub, name, steps)
             report(f"  {result.status.upper():4}  {name:<27} {result.detail} [{result.seconds:.1f} s]")
             results.append(result)
-    finally:
-        torch.set_num_threads(threads)
     return results
 
 

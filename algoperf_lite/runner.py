@@ -60,6 +60,12 @@ def _nonfinite(metrics: dict[str, float]) -> str | None:
     return f"non-finite eval metrics: {', '.join(bad)}" if bad else None
 
 
+def initial_train_state() -> dict[str, Any]:
+    """AlgoPerf's ``train_state`` before the first step (v0.6 passes it to update_params)."""
+    return {"validation_goal_reached": False, "is_time_remaining": True, "training_complete": False,
+            "accumulated_submission_time": 0.0, "last_eval_time": 0.0}
+
+
 def _wrapped(workload: spec.Workload, inner: torch.nn.Module, outer: torch.nn.Module) -> torch.nn.Module:
     """Re-key the workload's parameter shapes and types to the wrapper's parameter names
     ("module.", "_orig_mod." prefixes), so that submissions can still match them."""
@@ -119,9 +125,7 @@ def train(
             view, model, model_state, hp, derive_seed(seed, "optimizer")
         )
         param_types = workload.model_params_types
-        train_state = {"validation_goal_reached": False, "is_time_remaining": True,
-                       "training_complete": False, "accumulated_submission_time": 0.0,
-                       "last_eval_time": 0.0}
+        train_state = initial_train_state()
         next_eval_at = 0.0  # submission time of the next eval (time schedule)
         step_rng_base = derive_seed(seed, "step")
 

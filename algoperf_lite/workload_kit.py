@@ -80,6 +80,14 @@ class ScaleConfig:
     calibrated: bool = False  # True once scripts/set_targets.py measured it here
 
 
+def derived_scales(base: dict[str, ScaleConfig], every: dict[str, Any] | None = None,
+                   **by_scale: dict[str, Any]) -> dict[str, ScaleConfig]:
+    """``base``'s scales with some settings changed: ``every`` at every scale, and
+    ``by_scale[scale]`` at that one (a sibling workload or a variant of a family)."""
+    return {scale: dataclasses.replace(config, **(every or {}), **by_scale.get(scale, {}))
+            for scale, config in base.items()}
+
+
 TARGETS_FILE = "targets.json"
 
 

@@ -22,8 +22,8 @@ STUDY_FILE = "study.json"
 # What a study writes besides the scores; overwrite=true deletes these and nothing else.
 STUDY_OUTPUTS = (*RULESET_DIRS.values(), STUDY_FILE, "leaderboard.html", "leaderboard_plots", "launcher", "logs")
 # The config keys a study's trials depend on (the rest says how and where they run).
-PLAN_CONFIG_KEYS = ("study", "ruleset", "seed", "rules", "stop_at_target", "budget_sec",
-                    "eval_period_sec", "compile")
+PLAN_CONFIG_KEYS = ("study", "ruleset", "seed", "rules", "stop_at_target", "budget_sec", "budget_scale",
+                    "eval_period_sec", "compile", "threads")
 
 
 def trial_state(trial: PlannedTrial) -> str:

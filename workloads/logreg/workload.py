@@ -10,14 +10,13 @@ more than its ability to handle curvature. Instances:
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 from torch import nn
 
 from algoperf_lite import data
 from algoperf_lite.spec import Target
-from algoperf_lite.workload_kit import ScaleConfig, Splits, TensorData, TensorWorkload, holdout_splits
+from algoperf_lite.workload_kit import (ScaleConfig, Splits, TensorData, TensorWorkload, derived_scales,
+                                        holdout_splits)
 
 
 class LinearSoftmax(nn.Module):
@@ -81,9 +80,8 @@ class DigitsLogregZeroInit(DigitsLogreg):
 
     variant_of = "digits_logreg"
 
-    SCALES = {scale: dataclasses.replace(config, provenance=(
-        "not yet calibrated: digits_logreg's hand-picked target; a zero start reaches the same optimum"))
-        for scale, config in DigitsLogreg.SCALES.items()}
+    SCALES = derived_scales(DigitsLogreg.SCALES, {"provenance": (
+        "not yet calibrated: digits_logreg's hand-picked target; a zero start reaches the same optimum")})
 
     def build_model(self) -> nn.Module:
         model = super().build_model()

@@ -18,7 +18,7 @@ from torch import nn
 
 from algoperf_lite import data
 from algoperf_lite.spec import Target
-from algoperf_lite.workload_kit import ScaleConfig, Splits, TensorWorkload, holdout_splits, subset
+from algoperf_lite.workload_kit import ScaleConfig, Splits, TensorWorkload, derived_scales, holdout_splits, subset
 
 
 class SmallCNN(nn.Module):
@@ -82,22 +82,16 @@ class MnistCNNGelu(MnistCNN):
 
 
 class FashionMnistCNN(MnistCNN):
-    SCALES = {
-        "smoke": ScaleConfig(
-            target=Target("accuracy", 0.84, maximize=True),
-            budget_sec=30.0, eval_period_sec=2.0, step_hint=1000, batch_size=64,
-            provenance=("not yet calibrated: small CNNs reach 91-92% test accuracy on the full "
-                        "Fashion-MNIST; 0.84 allows for the smoke scale's 3,000 training images"),
-            options={"channels": (16, 32), "hidden": 128},
-        ),
-        "full": ScaleConfig(
-            target=Target("accuracy", 0.91, maximize=True),
-            budget_sec=30.0, eval_period_sec=1.0, step_hint=4000, batch_size=128,
-            provenance=("not yet calibrated: small two-conv-layer CNNs are commonly reported at "
-                        "91-92% test accuracy on Fashion-MNIST"),
-            options={"channels": (32, 64), "hidden": 128},
-        ),
-    }
+    # MNIST's model, budgets and batch sizes; Fashion-MNIST's targets.
+    SCALES = derived_scales(
+        MnistCNN.SCALES,
+        smoke={"target": Target("accuracy", 0.84, maximize=True),
+               "provenance": ("not yet calibrated: small CNNs reach 91-92% test accuracy on the full "
+                              "Fashion-MNIST; 0.84 allows for the smoke scale's 3,000 training images")},
+        full={"target": Target("accuracy", 0.91, maximize=True),
+              "provenance": ("not yet calibrated: small two-conv-layer CNNs are commonly reported at "
+                             "91-92% test accuracy on Fashion-MNIST")},
+    )
 
     def load_splits(self) -> Splits:
         train, test = data.load_torchvision_mnist("FashionMNIST", self.data_dir)

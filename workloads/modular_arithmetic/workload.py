@@ -15,14 +15,12 @@ the three for them).
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 from torch import nn
 
 from algoperf_lite.spec import Target
 from algoperf_lite.workload_kit import (DecoderTransformer, ScaleConfig, Splits, TensorData, TensorWorkload,
-                                        holdout_splits)
+                                        derived_scales, holdout_splits)
 
 PRIME = 97
 
@@ -112,7 +110,7 @@ class ModularArithmeticWide(ModularArithmetic):
 def _other_operation(operation: str) -> dict[str, ScaleConfig]:
     """The a + b scales, marked uncalibrated for another operation."""
     note = f"not yet calibrated: modular_arithmetic's placeholder target, for a {operation} b"
-    return {scale: dataclasses.replace(config, provenance=note) for scale, config in ModularArithmetic.SCALES.items()}
+    return derived_scales(ModularArithmetic.SCALES, {"provenance": note})
 
 
 class ModularSubtraction(ModularArithmetic):
