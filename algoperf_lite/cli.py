@@ -173,18 +173,21 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from algoperf_lite.scoring.commands import score_command
 
-    if (args.results_dir is None) == (args.times is None):
-        raise UserError("give a results directory or --times FILE.csv (one of the two)")
+    if sum(x is not None for x in (args.results_dir, args.times, args.algoperf)) != 1:
+        raise UserError("give a results directory or --times FILE.csv or --algoperf DIR (one of them)")
     return score_command(
         args.results_dir, args.times, max_tau=args.max_tau, integral=args.integral, strict=args.strict,
         reference=args.reference, metric=args.metric, trial_selection=args.trial_selection,
+        algoperf_dir=args.algoperf, targets=args.targets,
     )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from algoperf_lite.scoring.commands import report_command
 
-    return report_command(args.results_dir, args.output)
+    if (args.results_dir is None) == (args.algoperf is None):
+        raise UserError("give a results directory or --algoperf DIR (one of the two)")
+    return report_command(args.results_dir, args.output, algoperf_dir=args.algoperf, targets=args.targets)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,22 +220,29 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list workloads (with scales, targets, budgets) and submissions")
     lst.set_defaults(func=cmd_list)
 
-    score = sub.add_parser("score", help="score a results directory or a CSV of trial outcomes")
+    score = sub.add_parser("score", help="score a results directory, a CSV of trial outcomes or AlgoPerf logs")
     score.add_argument("results_dir", nargs="?", type=Path, help="a results directory")
     score.add_argument("--times", type=Path, help="CSV: submission, workload, study, trial, time_to_target")
+    score.add_argument("--algoperf", type=Path, metavar="DIR",
+                       help="AlgoPerf logs: [<ruleset>/]<submission>/study_<k>/<workload>_<framework>/trial_<i>/")
+    score.add_argument("--targets", help="with --algoperf: v0.5, v0.6 (default) or a targets JSON file")
     score.add_argument("--max-tau", type=float, default=4.0, help="r_max of the performance profile")
     score.add_argument("--integral", choices=["trapezoid", "exact"], default="trapezoid",
                        help="AlgoPerf's 100-point trapezoid rule (default) or the exact step integral")
     score.add_argument("--metric", choices=["time", "steps"], default="time", help="time or steps to target")
     score.add_argument("--reference", help="submission for the geometric-mean speedup")
     score.add_argument("--strict", action="store_true", help="refuse irregular input instead of warning")
-    score.add_argument("--trial-selection", choices=["fastest", "first_eval"], default="fastest",
-                       help="per study: the fastest trial (rules.md) or AlgoPerf v0.5's first-eval pick")
+    score.add_argument("--trial-selection", choices=["fastest", "first_eval"], default=None,
+                       help="per study: the fastest trial (rules.md; default) or AlgoPerf's first-eval pick "
+                            "(default with --algoperf)")
     score.set_defaults(func=cmd_score)
 
     report = sub.add_parser("report", help="write the leaderboard page (one self-contained HTML file)")
-    report.add_argument("results_dir", type=Path)
-    report.add_argument("-o", "--output", type=Path, help="default: RESULTS_DIR/leaderboard.html")
+    report.add_argument("results_dir", nargs="?", type=Path)
+    report.add_argument("--algoperf", type=Path, metavar="DIR", help="AlgoPerf logs instead of a results directory")
+    report.add_argument("--targets", help="with --algoperf: v0.5, v0.6 (default) or a targets JSON file")
+    report.add_argument("-o", "--output", type=Path,
+                        help="default: RESULTS_DIR/leaderboard.html (AlgoPerf logs: DIR_scores/leaderboard.html)")
     report.set_defaults(func=cmd_report)
     return parser
 

@@ -15,13 +15,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 import numpy as np
 import pandas as pd
 
-from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, compute_scores
+from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, TrialSet, compute_scores
+from algoperf_lite.scoring.algoperf_logs import load_rules, read_algoperf_logs, read_evals, trial_spec_reader
 from algoperf_lite.scoring.results_dir import read_json, read_results_dir
 
 from . import plots
@@ -61,23 +62,28 @@ def _safe(name: str) -> str:
 
 
 class TrialIndex:
-    """Each trial's spec.json and evals.csv, read once, keyed by the trial's folder."""
+    """Each trial's spec.json and evals.csv, read once, keyed by the trial's folder. Other layouts
+    (AlgoPerf's logs) pass readers that give the same: a spec dict, evals with submission_time."""
 
-    def __init__(self, trials: pd.DataFrame) -> None:
+    def __init__(self, trials: pd.DataFrame, read_spec: Callable[[str], dict] | None = None,
+                 read_evals: Callable[[str], pd.DataFrame | None] | None = None) -> None:
         self.trials = trials
         self._times = dict(zip(trials["path"], trials["time_to_target"]))
         self._specs: dict[str, dict] = {}
         self._evals: dict[str, pd.DataFrame | None] = {}
+        self._read_spec, self._read_evals = read_spec, read_evals
 
     def time_to_target(self, path: str) -> float:
         return float(self._times[path])
 
     def spec(self, path: str) -> dict:
         if path not in self._specs:
-            self._specs[path] = read_json(Path(path) / "spec.json")
+            self._specs[path] = self._read_spec(path) if self._read_spec else read_json(Path(path) / "spec.json")
         return self._specs[path]
 
     def evals(self, path: str) -> pd.DataFrame | None:
+        if path not in self._evals and self._read_evals:
+            self._evals[path] = self._read_evals(path)
         if path not in self._evals:
             try:
                 self._evals[path] = pd.read_csv(Path(path) / "evals.csv")
@@ -173,6 +179,7 @@ class Board:
     index: TrialIndex
     best: dict[tuple, str]  # (ruleset, submission, workload) -> best trial folder
     plots_dir: Path | None
+    info: tuple[str, ...] = ()  # what the reader left out by rule (TrialSet.info)
 
     @property
     def all_workloads(self) -> list[str]:
@@ -306,32 +313,45 @@ def _settings(b: Board, study: dict) -> list[tuple[str, str]]:
     rules = b.index.first_spec().get("rules") or study.get("rules") or {}
     return [
         ("score", f"area under the performance profile, r_max = {s.max_tau:g}, {rule}"),
-        ("time to target", "per study the fastest trial that reached the target; median over studies"),
+        ("time to target", ("per study the trial that reached the target at the earliest eval (AlgoPerf's pick)"
+                            if s.trial_selection == "first_eval" else "per study the fastest trial that reached the target")
+         + "; median over studies"),
         ("workloads scored", f"{len(bench.workloads)}: {', '.join(bench.workloads)}"),
         ("held-out variants", ", ".join(f"{v} (guards {w})" for v, w in bench.variants.items()) or "none"),
         ("intervals", f"{s.level:.0%} bootstrap over studies, {s.n_boot} resamples, seed {s.seed}"),
         ("speedup reference", b.reference or "none"),
         ("rule constants", json.dumps(rules, sort_keys=True)),
+        *[("left out", line) for line in b.info],
     ]
 
 
-def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int = 1000, seed: int = 0) -> dict:
-    """All the page's content, as strings and data URIs."""
-    trialset = read_results_dir(results_dir)
+def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int = 1000, seed: int = 0,
+                  algoperf_targets: str | Path | None = None) -> dict:
+    """All the page's content, as strings and data URIs. With `algoperf_targets` (a version or a
+    file), `results_dir` is an AlgoPerf logs directory, scored with AlgoPerf's trial pick."""
+    trialset: TrialSet
+    if algoperf_targets is not None:
+        rules = load_rules(algoperf_targets)
+        trialset = read_algoperf_logs(results_dir, rules)
+        study, selection = {"name": f"AlgoPerf logs {Path(results_dir).resolve().name} ({rules.name} targets)"}, "first_eval"
+        index = TrialIndex(trialset.trials, trial_spec_reader(rules, trialset.trials), read_evals)
+    else:
+        trialset = read_results_dir(results_dir)
+        study, selection = read_json(results_dir / "study.json"), "fastest"
+        index = TrialIndex(trialset.trials)
     trials = trialset.trials
-    study = read_json(results_dir / "study.json")
     names = set(trials["submission"])
     reference = study.get("reference_submission") or "baseline"
     reference = reference if reference in names else None
-    result = compute_scores(trialset, ScoreSettings(reference=reference, n_boot=n_boot, seed=seed))
+    result = compute_scores(trialset, ScoreSettings(reference=reference, n_boot=n_boot, seed=seed,
+                                                    trial_selection=selection))
     steps = None
     if trials["steps_to_target"].notna().any():
         with warnings.catch_warnings():  # the same irregularities were just reported
             warnings.simplefilter("ignore", ScoringWarning)
-            steps = compute_scores(trialset, ScoreSettings(metric="steps", n_boot=0))
-    index = TrialIndex(trials)
+            steps = compute_scores(trialset, ScoreSettings(metric="steps", n_boot=0, trial_selection=selection))
     b = Board(results_dir, trials, result, steps, reference, index,
-              best_trial_paths(trials, result.picks, index), plots_dir)
+              best_trial_paths(trials, result.picks, index), plots_dir, tuple(trialset.info))
     return {
         "title": str(study.get("name") or "algoperf-lite leaderboard"),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -339,7 +359,7 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
         "settings": _settings(b, study),
         "sections": [_section(b, ruleset) for ruleset in result.scores["ruleset"].unique()],
         "issues": result.issues,
-        "study_json": json.dumps(study, indent=2, sort_keys=True) if study else None,
+        "study_json": json.dumps(study, indent=2, sort_keys=True) if study and algoperf_targets is None else None,
         "environment": environment_rows(list(trials["path"])),
     }
 
@@ -353,13 +373,14 @@ def render(context: dict) -> str:
     return env.get_template("leaderboard.html.j2").render(**context)
 
 
-def write_leaderboard(results_dir: Path, output: Path | None = None, n_boot: int = 1000, seed: int = 0) -> Path:
+def write_leaderboard(results_dir: Path, output: Path | None = None, n_boot: int = 1000, seed: int = 0,
+                      algoperf_targets: str | Path | None = None) -> Path:
     """Write the page (default RESULTS_DIR/leaderboard.html) and its figures as PNG + SVG
-    in `<page name>_plots/` beside it. Returns the page's path."""
+    in `<page name>_plots/` beside it. Returns the page's path. `algoperf_targets`: see build_context."""
     results_dir = Path(results_dir)
     output = Path(output) if output else results_dir / "leaderboard.html"
     plots_dir = output.parent / f"{output.stem}_plots"
-    html = render(build_context(results_dir, plots_dir, n_boot, seed))
+    html = render(build_context(results_dir, plots_dir, n_boot, seed, algoperf_targets))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(html, encoding="utf-8")
     return output

@@ -18,7 +18,8 @@ from rich.text import Text
 
 from .errors import ScoringError, ScoringWarning
 from .pipeline import ScoreResult, ScoreSettings, compute_scores
-from .trials import load_trials
+from .algoperf_logs import DEFAULT_VERSION, read_algoperf_logs
+from .trials import TrialSet, load_trials
 
 OUTPUT_FILES = ("scores.csv", "time_to_target.csv", "performance_profiles.csv")
 
@@ -53,6 +54,23 @@ def write_tables(result: ScoreResult, out_dir: Path) -> list[Path]:
     return paths
 
 
+def algoperf_output_dir(logs_dir: Path) -> Path:
+    """Where scoring AlgoPerf logs writes: beside them, never inside (AlgoPerf's scorer takes every
+    entry of a logs folder for a submission)."""
+    logs_dir = Path(logs_dir).resolve()
+    return logs_dir.parent / f"{logs_dir.name}_scores"
+
+
+def algoperf_summary(trialset: TrialSet, targets: str | Path, trial_selection: str) -> str:
+    """One line on what AlgoPerf logs were scored against."""
+    bench = trialset.benchmark
+    held_out = f", {len(bench.variants)} held-out variants" if bench.variants else ", no held-out variants"
+    pick = ("AlgoPerf's pick: the trial that reached the target at the earliest eval" if trial_selection == "first_eval"
+            else "the fastest trial that reached the target")
+    return (f"AlgoPerf logs {trialset.source}: {len(trialset.trials)} trials, {targets} targets, "
+            f"{len(bench.workloads)} workloads{held_out}; per study {pick}")
+
+
 def scores_table(result: ScoreResult, ruleset: str) -> Table:
     s = result.settings
     how = "100-point trapezoid" if s.integral == "trapezoid" else "exact integral"
@@ -82,14 +100,30 @@ def score_command(
     strict: bool = False,
     reference: str | None = None,
     metric: str = "time",
-    trial_selection: str = "fastest",
+    trial_selection: str | None = None,
+    algoperf_dir: Path | None = None,
+    targets: str | Path | None = None,
 ) -> int:
-    """Score a results directory or a CSV of trial outcomes; print the table, write the CSVs next to the input."""
+    """Score a results directory, a CSV of trial outcomes or an AlgoPerf logs directory; print the
+    table, write the CSVs next to the input (AlgoPerf logs: into `<DIR>_scores/` beside them).
+
+    `trial_selection` None: the fastest trial per study (rules.md), AlgoPerf's first-eval pick for
+    AlgoPerf logs (the pick their published leaderboards were computed with)."""
     out, err = _consoles()
+    if algoperf_dir is not None:
+        trialset = read_algoperf_logs(Path(algoperf_dir), targets or DEFAULT_VERSION)
+        out_dir = algoperf_output_dir(Path(algoperf_dir))
+        trial_selection = trial_selection or "first_eval"
+        out.print(Text(algoperf_summary(trialset, targets or DEFAULT_VERSION, trial_selection)))
+    else:
+        if targets is not None:
+            raise ScoringError("--targets applies to AlgoPerf logs (--algoperf DIR) only")
+        trialset = load_trials(Path(results_dir) if results_dir else None, Path(times_csv) if times_csv else None)
+        out_dir = Path(results_dir) if results_dir else Path(times_csv).parent
     settings = ScoreSettings(metric=metric, max_tau=max_tau, integral=integral, reference=reference,
-                             trial_selection=trial_selection)
-    trialset = load_trials(Path(results_dir) if results_dir else None, Path(times_csv) if times_csv else None)
-    out_dir = Path(results_dir) if results_dir else Path(times_csv).parent
+                             trial_selection=trial_selection or "fastest")
+    for line in trialset.info:
+        err.print(Text(f"note: {line}"))
     if times_csv and Path(times_csv).name in OUTPUT_FILES:
         raise ScoringError(f"{times_csv}: scoring writes {', '.join(OUTPUT_FILES)} next to its input "
                            "and would overwrite it; rename the input file")
@@ -97,17 +131,27 @@ def score_command(
         result = compute_scores(trialset, settings, strict)
     for ruleset in result.scores["ruleset"].unique():
         out.print(scores_table(result, ruleset))
+    out_dir.mkdir(parents=True, exist_ok=True)
     paths = write_tables(result, out_dir)
     out.print(Text("wrote " + ", ".join(str(p) for p in paths)))
     return 0
 
 
-def report_command(results_dir: Path, output: Path | None = None) -> int:
-    """Write the leaderboard page (default RESULTS_DIR/leaderboard.html) and its figures."""
+def report_command(results_dir: Path | None, output: Path | None = None, algoperf_dir: Path | None = None,
+                   targets: str | Path | None = None) -> int:
+    """Write the leaderboard page (default RESULTS_DIR/leaderboard.html, for AlgoPerf logs
+    DIR_scores/leaderboard.html) and its figures."""
     from algoperf_lite.report import write_leaderboard  # matplotlib and jinja2 only when asked
 
     out, err = _consoles()
+    if algoperf_dir is not None:
+        output = Path(output) if output else algoperf_output_dir(Path(algoperf_dir)) / "leaderboard.html"
+        source, targets = Path(algoperf_dir), targets or DEFAULT_VERSION
+    elif targets is not None:
+        raise ScoringError("--targets applies to AlgoPerf logs (--algoperf DIR) only")
+    else:
+        source = Path(results_dir)
     with _warnings_to(err):
-        path = write_leaderboard(Path(results_dir), Path(output) if output else None)
+        path = write_leaderboard(source, Path(output) if output else None, algoperf_targets=targets)
     out.print(Text(f"wrote {path}"))
     return 0

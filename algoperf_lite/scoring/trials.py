@@ -51,6 +51,7 @@ class TrialSet:
     benchmark: Benchmark
     source: Path
     notes: list[str] = field(default_factory=list)  # irregularities found while reading
+    info: list[str] = field(default_factory=list)  # what was left out by rule, not an irregularity
 
 
 def parse_times(values: pd.Series, column: str) -> np.ndarray:
