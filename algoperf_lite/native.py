@@ -8,7 +8,7 @@ A native ``submission.py`` defines:
     batch_size = 128                 # optional: None means the workload's default
 
 plus ``tuning_search_space.json`` (external tuning) and ``self_tuning.json`` (the fixed
-point it uses when self-tuning passes no hyperparameters). If the point has
+point the runner passes under self-tuning, in either form). If the point has
 ``label_smoothing``, ``grad_clip`` or ``dropout_rate``, they are applied as in
 AlgoPerf's baselines.
 """
@@ -21,7 +21,6 @@ from types import ModuleType
 from typing import Any
 
 from algoperf_lite import submission_kit
-from algoperf_lite.hyperparameters import as_hyperparameters
 
 Schedule = Callable[[int, int, Any], float]
 
@@ -62,21 +61,13 @@ def warmup_linear(warmup_key: str = "warmup_factor", end_factor: float | str = 0
 class NativeAdapter:
     """Presents a native module as the five AlgoPerf submission functions."""
 
-    def __init__(self, module: ModuleType, self_tuning_point: dict[str, Any] | None):
+    def __init__(self, module: ModuleType):
         self.make_optimizer = module.make_optimizer
         self.schedule: Schedule | None = getattr(module, "schedule", None)
         self.batch_size: int | None = getattr(module, "batch_size", None)
-        self.self_tuning_point = self_tuning_point
-
-    def _point(self, hyperparameters: Any) -> Any:
-        if hyperparameters is not None:
-            return hyperparameters
-        if self.self_tuning_point is None:
-            raise ValueError("self-tuning passes no hyperparameters and this submission has no self_tuning.json")
-        return as_hyperparameters(self.self_tuning_point)
 
     def init_optimizer_state(self, workload, model_params, model_state, hyperparameters, rng):
-        hp = self._point(hyperparameters)
+        hp = hyperparameters
         optimizer = self.make_optimizer(model_params, hp, workload)
         scheduler = submission_kit.lr_scheduler(optimizer, self.schedule, workload.step_hint, hp)
         return {"optimizer": optimizer, "scheduler": scheduler, "hp": hp}

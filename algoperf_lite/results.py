@@ -1,38 +1,128 @@
-"""The trial record on disk (layout: results/README.md). One writer, the trial; every
-file is written atomically, and ``outcome.json`` last, so its presence means finished."""
+"""The results directory: its layout, and a trial's record in it (results/README.md).
+
+One writer, the trial (:class:`TrialWriter`); many readers (resume, the executors, the
+study summary, scoring, the report), all through this module. Every file is written
+atomically and ``outcome.json`` last, so a trial is finished exactly when its outcome
+reads back (:func:`is_finished`). No torch here: scoring reads results without it.
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from algoperf_lite.atomic import write_json_atomic, write_text_atomic
-from algoperf_lite.rules import RULESET_DIRS
 
 FORMAT_VERSION = 1
+RULESET_DIRS = {"external": "external_tuning", "self": "self_tuning"}
 EVAL_COLUMNS = ("step", "submission_time", "eval_time")
+SPEC_FILE, ENVIRONMENT_FILE, EVALS_FILE, OUTCOME_FILE = "spec.json", "environment.json", "evals.csv", "outcome.json"
 
+
+# --- layout: RESULTS_DIR/<ruleset>/<submission>/study_<k>/<workload>/trial_<i>/ ---------------
 
 def trial_dir(results_dir: Path, ruleset: str, submission: str, study: int, workload: str, trial: int) -> Path:
     return Path(results_dir) / RULESET_DIRS[ruleset] / submission / f"study_{study}" / workload / f"trial_{trial}"
 
 
-def is_finished(path: Path) -> bool:
-    """A trial is finished when its outcome is on disk and readable."""
+def trial_dirs(results_dir: Path) -> list[Path]:
+    """Every trial folder under a results directory, finished or not."""
+    return sorted(p for ruleset in RULESET_DIRS.values()
+                  for p in (Path(results_dir) / ruleset).glob("*/study_*/*/trial_*") if p.is_dir())
+
+
+def _index(name: str) -> int:
+    return int(re.sub(r"\D", "", name) or 0)
+
+
+def trial_dir_parts(path: Path) -> dict[str, Any]:
+    """What a trial folder's path says (the inverse of :func:`trial_dir`): ruleset folder,
+    submission, study, workload, trial. The spec names them too; this is the fallback."""
+    trial, workload, study, submission, ruleset = path.parts[-1], *reversed(path.parts[-5:-1])
+    return {"ruleset": ruleset, "submission": submission, "study": _index(study), "workload": workload,
+            "trial": _index(trial)}
+
+
+# --- the outcome ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a trial ended: ``outcome.json``."""
+
+    status: str  # reached | budget_exhausted | training_complete | diverged | failed
+    reached: bool
+    time_to_target: float | None  # None: not reached
+    steps_to_target: int | None
+    submission_time: float
+    steps: int
+    num_evals: int
+    wall_time: float
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outcome:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @classmethod
+    def failed(cls, reason: str, wall_time: float, last_eval: dict[str, str] | None = None,
+               num_evals: int = 0) -> Outcome:
+        """A trial its executor had to end (its process died or hung), after the evals it wrote."""
+        last = last_eval or {}
+        return cls(status="failed", reached=False, time_to_target=None, steps_to_target=None,
+                   submission_time=float(last.get("submission_time") or 0.0), steps=int(last.get("step") or 0),
+                   num_evals=num_evals, wall_time=wall_time, error=reason)
+
+
+def _read_json(path: Path) -> Any:
     try:
-        json.loads((path / "outcome.json").read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError):
-        return False
-    return True
+        return None
 
 
-def _finite_or_none(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else x
+def read_outcome(path: Path) -> Outcome | None:
+    """The trial's outcome, or None if it has none that reads back (not finished)."""
+    data = _read_json(Path(path) / OUTCOME_FILE)
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Outcome.from_json(data)
+    except TypeError:  # fields missing: not an outcome this code wrote
+        return None
 
+
+def is_finished(path: Path) -> bool:
+    return read_outcome(path) is not None
+
+
+def read_spec(path: Path) -> dict[str, Any]:
+    """The trial's spec.json as written ({} if absent or unreadable)."""
+    data = _read_json(Path(path) / SPEC_FILE)
+    return data if isinstance(data, dict) else {}
+
+
+def read_evals(path: Path) -> list[dict[str, str]]:
+    """The rows of the trial's evals.csv, as text ([] if none)."""
+    try:
+        with open(Path(path) / EVALS_FILE, newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
+# --- the writer -------------------------------------------------------------------------------
 
 class TrialWriter:
     def __init__(self, path: Path):
@@ -40,10 +130,10 @@ class TrialWriter:
         self._rows: list[dict[str, Any]] = []
 
     def write_spec(self, spec: dict[str, Any]) -> None:
-        write_json_atomic(self.path / "spec.json", {"format_version": FORMAT_VERSION, **spec})
+        write_json_atomic(self.path / SPEC_FILE, {"format_version": FORMAT_VERSION, **spec})
 
     def write_environment(self, env: dict[str, Any]) -> None:
-        write_json_atomic(self.path / "environment.json", env)
+        write_json_atomic(self.path / ENVIRONMENT_FILE, env)
 
     def append_eval(self, row: dict[str, Any]) -> None:
         """Add one eval row and rewrite evals.csv (small: one row per eval)."""
@@ -53,8 +143,7 @@ class TrialWriter:
         writer = csv.DictWriter(out, fieldnames=[*EVAL_COLUMNS, *metrics], lineterminator="\n")
         writer.writeheader()
         writer.writerows(self._rows)
-        write_text_atomic(self.path / "evals.csv", out.getvalue())
+        write_text_atomic(self.path / EVALS_FILE, out.getvalue())
 
-    def write_outcome(self, outcome: dict[str, Any]) -> None:
-        clean = {k: _finite_or_none(v) if isinstance(v, float) else v for k, v in outcome.items()}
-        write_json_atomic(self.path / "outcome.json", clean)
+    def write_outcome(self, outcome: Outcome) -> None:
+        write_json_atomic(self.path / OUTCOME_FILE, outcome.to_json())

@@ -12,39 +12,26 @@ from algoperf_lite.errors import UserError
 from algoperf_lite.paths import configs_dir
 
 RULESETS = ("external", "self")
-RULESET_DIRS = {"external": "external_tuning", "self": "self_tuning"}
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: it is also the schema of configs/rules/*.yaml, which Hydra fills in
 class Rules:
     preset: str
-    num_trials: int
-    num_studies: int
+    num_trials: int  # external tuning: trials (hyperparameter points) per study
+    num_studies: int  # studies per submission and workload; the median is scored
     self_tuning_budget_multiplier: float
     held_out_variants: bool
+
+    def __post_init__(self) -> None:
+        if self.num_trials < 1 or self.num_studies < 1 or self.self_tuning_budget_multiplier <= 0:
+            raise UserError("rules: num_trials and num_studies must be >= 1 and the budget multiplier > 0")
 
     def budget(self, workload_budget_sec: float, ruleset: str) -> float:
         """Self-tuning gets the workload's budget times the multiplier (rules.md)."""
         return workload_budget_sec * (self.self_tuning_budget_multiplier if ruleset == "self" else 1.0)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> Rules:
-        try:
-            rules = cls(
-                preset=str(data["preset"]),
-                num_trials=int(data["num_trials"]),
-                num_studies=int(data["num_studies"]),
-                self_tuning_budget_multiplier=float(data["self_tuning_budget_multiplier"]),
-                held_out_variants=bool(data["held_out_variants"]),
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise UserError(f"bad rules config {dict(data)}: {e}") from e
-        if rules.num_trials < 1 or rules.num_studies < 1 or rules.self_tuning_budget_multiplier <= 0:
-            raise UserError("rules: num_trials and num_studies must be >= 1 and the budget multiplier > 0")
-        return rules
 
 
 def load_rules(preset: str = "v0.6") -> Rules:
@@ -53,7 +40,11 @@ def load_rules(preset: str = "v0.6") -> Rules:
     if not path.is_file():
         known = sorted(p.stem for p in path.parent.glob("*.yaml"))
         raise UserError(f"unknown rules preset {preset!r}; known: {', '.join(known)}")
-    return Rules.from_mapping(yaml.safe_load(path.read_text()))
+    data = yaml.safe_load(path.read_text())
+    try:
+        return Rules(**data)
+    except TypeError as e:
+        raise UserError(f"bad rules preset {path}: {e}") from e
 
 
 def check_ruleset(ruleset: str) -> str:

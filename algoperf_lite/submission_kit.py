@@ -14,13 +14,6 @@ import torch
 import torch.distributed as dist
 
 from algoperf_lite import spec
-from algoperf_lite.hyperparameters import as_hyperparameters
-
-
-def point_or(hyperparameters: Any, self_tuning: dict[str, Any]) -> Any:
-    """The trial's hyperparameters, or under self-tuning (None) the submission's fixed
-    ``self_tuning`` point, with attribute access either way."""
-    return as_hyperparameters(self_tuning) if hyperparameters is None else hyperparameters
 
 
 def backward(workload: spec.Workload, model: torch.nn.Module, model_state: spec.ModelAuxiliaryState,

@@ -22,13 +22,14 @@ import time
 
 import torch
 
-from algoperf_lite.clock import SubmissionClock, device_synchronizer
-from algoperf_lite.hyperparameters import as_hyperparameters
 from algoperf_lite.paths import data_dir
-from algoperf_lite.registry import build_workload, resolve_device, resolve_scale
-from algoperf_lite.runner import train
 from algoperf_lite.spec import ForwardPassMode
-from algoperf_lite.submissions import load_submission
+from algoperf_lite.trial.clock import SubmissionClock, device_synchronizer
+from algoperf_lite.trial.record import TrialRecord
+from algoperf_lite.trial.runner import train
+from algoperf_lite.trial.submissions import load_submission
+from algoperf_lite.trial.tuning import as_hyperparameters
+from algoperf_lite.trial.workloads import build_workload, resolve_device, resolve_scale
 
 POINT = {"learning_rate": 1e-3, "one_minus_beta1": 0.1, "beta2": 0.999, "weight_decay": 0.01,
          "warmup_factor": 0.05}
@@ -68,8 +69,9 @@ class PerStepSyncClock(SubmissionClock):
 
 def runner_loop(workload, submission, batch_size: int, steps: int, clock=None) -> float:
     """Seconds per step on the runner's submission clock (evals excluded)."""
-    result = train(workload, submission, POINT, seed=0, batch_size=batch_size, budget_sec=1e9,
-                   eval_period_sec=float("inf"), stop_at_target=False, max_steps=steps, clock=clock)
+    record = TrialRecord.of(workload, submission, hyperparameters=POINT, batch_size=batch_size, budget_sec=1e9,
+                            eval_period_sec=float("inf"), stop_at_target=False, max_steps=steps)
+    result = train(workload, submission, record, clock=clock)
     if result.status != "training_complete":
         raise RuntimeError(f"runner did not finish: {result.status} {result.error}")
     return result.submission_time / steps

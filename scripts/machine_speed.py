@@ -19,9 +19,10 @@ import sys
 import torch
 
 from algoperf_lite.paths import data_dir, workloads_dir
-from algoperf_lite.registry import build_workload, resolve_device, workload_classes
-from algoperf_lite.runner import train
-from algoperf_lite.submissions import load_submission
+from algoperf_lite.trial.record import TrialRecord
+from algoperf_lite.trial.runner import train
+from algoperf_lite.trial.submissions import load_submission
+from algoperf_lite.trial.workloads import build_workload, resolve_device, workload_classes
 from algoperf_lite.workload_kit import TARGETS_FILE
 
 
@@ -35,9 +36,9 @@ def steps_per_sec_here(name: str, scale: str, device: torch.device, entry: dict,
     workload = build_workload(name, scale, device, data_dir(data))
     provenance = entry["provenance"]
     submission = load_submission(provenance["best_submission"])
-    batch_size, _ = submission.batch_size_for(workload)
-    result = train(workload, submission, provenance["best_point"], seed=0, batch_size=batch_size,
-                   budget_sec=1e9, eval_period_sec=float("inf"), stop_at_target=False, max_steps=steps)
+    record = TrialRecord.of(workload, submission, hyperparameters=provenance["best_point"], budget_sec=1e9,
+                            eval_period_sec=float("inf"), stop_at_target=False, max_steps=steps)
+    result = train(workload, submission, record)
     if result.status != "training_complete":
         raise RuntimeError(f"{name}: the reference run ended {result.status}: {result.error}")
     return result.steps / result.submission_time

@@ -33,15 +33,16 @@ from pathlib import Path
 
 import torch
 
-from algoperf_lite.environment import device_name
 from algoperf_lite.paths import data_dir as resolve_data_dir
-from algoperf_lite.registry import build_workload, resolve_device, workload_classes
 from algoperf_lite.rules import load_rules
-from algoperf_lite.runner import train
-from algoperf_lite.seeds import derive_seed
 from algoperf_lite.spec import Target
-from algoperf_lite.submissions import load_submission
-from algoperf_lite.tuning import study_points
+from algoperf_lite.trial.environment import device_name
+from algoperf_lite.trial.record import TrialRecord
+from algoperf_lite.trial.runner import train
+from algoperf_lite.trial.seeds import derive_seed
+from algoperf_lite.trial.submissions import load_submission
+from algoperf_lite.trial.tuning import study_points
+from algoperf_lite.trial.workloads import build_workload, resolve_device, workload_classes
 from algoperf_lite.workload_kit import TARGETS_FILE
 
 
@@ -55,8 +56,9 @@ def run(workload_name, scale, device, data_dir, submission, point, seed, budget,
     """One training run with the given step hint; never stops at the target."""
     workload = build_workload(workload_name, scale, device, data_dir)
     workload.override(step_hint=steps, budget_sec=budget)
-    batch_size, _ = submission.batch_size_for(workload)
-    return workload, train(workload, submission, point, seed, batch_size, budget, eval_period, stop_at_target=False)
+    record = TrialRecord.of(workload, submission, hyperparameters=point, seed=seed, eval_period_sec=eval_period,
+                            stop_at_target=False)
+    return workload, train(workload, submission, record)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from algoperf_lite.registry import build_workload
-from algoperf_lite.submissions import Submission, load_submission
+from algoperf_lite.trial.record import TrialRecord
+from algoperf_lite.trial.runner import TrainResult, train
+from algoperf_lite.trial.submissions import Submission, load_submission
+from algoperf_lite.trial.workloads import build_workload
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
@@ -47,3 +49,10 @@ def slowed(submission: Submission, **delays: float) -> Submission:
     return dataclasses.replace(
         submission, **{name: wrap(getattr(submission, name), d) for name, d in delays.items()}
     )
+
+
+def train_point(workload, submission, point, clock=None, **fields) -> TrainResult:
+    """``train`` with the point ``point`` and the record fields ``fields`` (seed,
+    batch_size, budget_sec, ...); the rest from the workload, as it is now."""
+    return train(workload, submission, TrialRecord.of(workload, submission, hyperparameters=point, **fields),
+                 clock=clock)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from algoperf_lite.hyperparameters import as_hyperparameters
+from algoperf_lite.trial.tuning import as_hyperparameters
 from algoperf_lite.native import warmup_cosine, warmup_linear
 from algoperf_lite.submission_kit import OptimizerGroup, lr_scheduler, swap_
 

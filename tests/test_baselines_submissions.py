@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from algoperf_lite import spec
-from algoperf_lite.hyperparameters import as_hyperparameters
-from algoperf_lite.submissions import available_submissions, load_submission
+from algoperf_lite.trial.tuning import as_hyperparameters
+from algoperf_lite.trial.submissions import available_submissions, load_submission
 from algoperf_lite.workload_kit import param_types_of
 from conftest import REPO
 from test_baselines_nadamw import submission_module

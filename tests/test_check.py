@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from algoperf_lite import check
+from algoperf_lite.trial import check
 from algoperf_lite.data import DataNotFoundError
-from algoperf_lite.submissions import available_submissions, load_submission
+from algoperf_lite.trial.submissions import available_submissions, load_submission
 
 NATIVE_SGD = """
 import torch
@@ -104,7 +104,7 @@ def test_missing_data_is_skipped_and_does_not_fail(monkeypatch, capsys):
     def no_data(name, scale, device, data_dir=None):
         raise DataNotFoundError("mnist needs local files and no data directory is set: put ... under DIR")
 
-    monkeypatch.setattr(check.registry, "build_workload", no_data)
+    monkeypatch.setattr(check.workloads, "build_workload", no_data)
     assert check.check_command("adamw", ["mnist_cnn"]) == 0
     out = capsys.readouterr().out
     assert "  SKIP  mnist_cnn" in out and "skipped: data not available (mnist needs local files" in out

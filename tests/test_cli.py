@@ -81,7 +81,7 @@ def test_self_tuning_passes_no_hyperparameters_and_multiplies_the_budget(tmp_pat
     spec = json.loads((trial_files(tmp_path, "self_tuning") / "spec.json").read_text())
     assert spec["hyperparameters"] is None
     assert spec["rules"]["self_tuning_budget_multiplier"] == 3.0
-    from algoperf_lite.registry import build_workload
+    from algoperf_lite.trial.workloads import build_workload
     import torch
     base = build_workload("digits_logreg", "smoke", torch.device("cpu")).max_allowed_runtime_sec
     assert spec["budget_sec"] == pytest.approx(3.0 * base)

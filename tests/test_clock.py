@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from algoperf_lite.clock import SubmissionClock
-from algoperf_lite.runner import train
-from conftest import ADAMW_POINT
+from algoperf_lite.trial.clock import SubmissionClock
+from conftest import ADAMW_POINT, train_point
 
 
 class FakeTimer:
@@ -48,7 +47,7 @@ def test_device_is_synchronized_at_boundaries_not_per_step(digits, adamw):
     syncs = []
     clock = SubmissionClock(torch.device("cpu"))
     clock._sync = lambda: syncs.append(clock.host_elapsed())  # count the device synchronizations
-    result = train(digits, adamw, ADAMW_POINT, seed=0, batch_size=64, budget_sec=600,
+    result = train_point(digits, adamw, ADAMW_POINT, seed=0, batch_size=64, budget_sec=600,
                    eval_period_sec=1e9, stop_at_target=False, clock=clock, max_steps=400)
     assert result.steps == 400 and len(result.evals) == 2  # after step 1, and the final one
     # start, pause + resume around the first eval, pause at the final eval:

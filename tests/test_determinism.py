@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import csv
 
-from algoperf_lite.rules import load_rules
-from algoperf_lite.trial import TrialSpec, prepare_trial, run_prepared
+from algoperf_lite.trial.config import TrialConfig
+from algoperf_lite.trial.run import prepare_trial, run_prepared
 
 
 def test_same_spec_twice_gives_identical_evals(tmp_path):
     rows = []
     for name in ("a", "b"):
-        spec = TrialSpec("digits_logreg", "adamw", load_rules("v0.6"), device="cpu", trial=2,
-                         results_dir=str(tmp_path / name), eval_every_steps=40, max_steps=200,
-                         budget_sec=600, stop_at_target=False)
+        spec = TrialConfig(workload="digits_logreg", submission="adamw", device="cpu", trial=2,
+                           results_dir=str(tmp_path / name), eval_every_steps=40, max_steps=200,
+                           budget_sec=600, stop_at_target=False)
         run_prepared(prepare_trial(spec))
         (path,) = (tmp_path / name).glob("**/evals.csv")
         rows.append([{k: v for k, v in r.items() if k not in ("submission_time", "eval_time")}

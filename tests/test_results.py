@@ -8,7 +8,7 @@ import json
 import pytest
 
 from algoperf_lite.atomic import write_text_atomic
-from algoperf_lite.results import TrialWriter, is_finished
+from algoperf_lite.results import Outcome, TrialWriter, is_finished
 
 
 def test_atomic_write_leaves_no_temporary_file_and_keeps_the_old_on_failure(tmp_path, monkeypatch):
@@ -34,8 +34,8 @@ def test_writer_records_evals_and_outcome(tmp_path):
     writer.append_eval({"step": 90, "submission_time": 0.25, "eval_time": 0.002, "validation/accuracy": 0.9,
                         "test/accuracy": 0.88})
     assert not is_finished(writer.path)
-    writer.write_outcome({"status": "budget_exhausted", "reached": False, "time_to_target": float("inf"),
-                          "steps_to_target": None, "submission_time": 1.5})
+    writer.write_outcome(Outcome(status="budget_exhausted", reached=False, time_to_target=float("inf"),
+                                 steps_to_target=None, submission_time=1.5, steps=90, num_evals=2, wall_time=2.0))
     assert is_finished(writer.path)
 
     rows = list(csv.DictReader((writer.path / "evals.csv").open()))

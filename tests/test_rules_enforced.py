@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from algoperf_lite import spec
-from algoperf_lite.runner import train
-from algoperf_lite.workload_view import WorkloadView
-from conftest import ADAMW_POINT
+from algoperf_lite.trial.workload_view import WorkloadView
+from conftest import ADAMW_POINT, train_point
 
 
 def test_the_view_exposes_the_contract_but_no_data(digits):
@@ -36,7 +35,7 @@ def test_submission_code_sees_only_the_view_and_the_train_queue(digits, adamw):
         seen.append((type(workload), workload is digits))
         return select(workload, queue, *args)
 
-    result = train(digits, dataclasses.replace(adamw, data_selection=data_selection), ADAMW_POINT,
+    result = train_point(digits, dataclasses.replace(adamw, data_selection=data_selection), ADAMW_POINT,
                    seed=0, batch_size=64, budget_sec=5.0, eval_period_sec=1.0, max_steps=3)
     assert result.status == "training_complete"
     assert set(seen) == {(WorkloadView, False)}
@@ -55,7 +54,7 @@ def test_evaluation_runs_in_eval_mode_without_gradients(digits, adamw):
                 hook.remove()
 
     digits.__class__ = Recording
-    train(digits, adamw, ADAMW_POINT, seed=0, batch_size=64, budget_sec=5.0, eval_period_sec=1.0, max_steps=2)
+    train_point(digits, adamw, ADAMW_POINT, seed=0, batch_size=64, budget_sec=5.0, eval_period_sec=1.0, max_steps=2)
     # two evals (after step 1 and the final one), each over eval-train (1,000 examples),
     # validation (500) and test (297) in CPU batches of 256: 4 + 2 + 2 forward passes
     assert during_eval == [(False, False)] * 2 * (4 + 2 + 2)

@@ -15,15 +15,14 @@ import pytest
 import torch
 
 from algoperf_lite import spec
-from algoperf_lite.loss_watch import LossWatch
-from algoperf_lite.runner import train
-from conftest import ADAMW_POINT, slowed
+from algoperf_lite.trial.loss_watch import LossWatch
+from conftest import ADAMW_POINT, slowed, train_point
 
 UNREACHABLE = spec.Target("accuracy", 2.0, maximize=True)
 
 
 def run(workload, submission, budget=1.0, eval_period=0.1, **kwargs):
-    return train(workload, submission, ADAMW_POINT, seed=0, batch_size=64, budget_sec=budget,
+    return train_point(workload, submission, ADAMW_POINT, seed=0, batch_size=64, budget_sec=budget,
                  eval_period_sec=eval_period, **kwargs)
 
 

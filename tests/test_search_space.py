@@ -9,8 +9,8 @@ import pytest
 
 from algoperf_lite.errors import UserError
 from algoperf_lite.rules import load_rules
-from algoperf_lite.search_space import Choice, Range, load_search_space, parse_search_space
-from algoperf_lite.tuning import study_points, trial_point
+from algoperf_lite.trial.search_space import Choice, Range, load_search_space, parse_search_space
+from algoperf_lite.trial.tuning import study_points, trial_point
 
 SPACE = {
     "learning_rate": {"min": 1e-4, "max": 1e-1, "scaling": "log"},

@@ -4,7 +4,7 @@ import hashlib
 import subprocess
 import sys
 
-from algoperf_lite.seeds import derive_seed
+from algoperf_lite.trial.seeds import derive_seed
 
 
 def test_seed_is_sha256_of_the_parts():
@@ -13,7 +13,7 @@ def test_seed_is_sha256_of_the_parts():
 
 
 def test_seed_is_the_same_in_another_process_and_differs_by_part():
-    code = "from algoperf_lite.seeds import derive_seed; print(derive_seed(0, 1, 2, 'adamw', 'w'))"
+    code = "from algoperf_lite.trial.seeds import derive_seed; print(derive_seed(0, 1, 2, 'adamw', 'w'))"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={"PYTHONHASHSEED": "123"})
     assert int(other.stdout) == derive_seed(0, 1, 2, "adamw", "w")

@@ -11,10 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from algoperf_lite.cli import compose_config
+from algoperf_lite.configs import load_config
 from algoperf_lite.study.command import study_command
-from algoperf_lite.study.config import StudySettings
-from algoperf_lite.study.plan import prepare_plan, trial_specs
+from algoperf_lite.study.plan import prepare_plan, trial_configs
 
 OPTIMIZER = "import os, signal, time\nimport torch\n\n\nclass Optimizer(torch.optim.SGD):\n" \
             "    def step(self, closure=None):\n{body}\n\n\n" \
@@ -87,9 +86,9 @@ def test_the_pool_isolates_crashes_and_hangs_and_runs_the_planned_trials(tmp_pat
     assert got["raises"]["status"] == "failed" and got["diverges"]["status"] == "diverged"
     assert got["healthy"]["status"] in {"reached", "budget_exhausted"}
     # the same trials (points, seeds, budgets) as the plan, which the sequential executor runs as is
-    settings = StudySettings.from_config(compose_config("study", overrides))
-    planned = {t.record["submission"]: {k: v for k, v in t.record.items() if k not in DROP}
-               for t in prepare_plan(trial_specs(settings, "cpu"))}
+    settings = load_config("study", overrides)
+    planned = {t.record.submission: {k: v for k, v in t.record.to_json().items() if k not in DROP}
+               for t in prepare_plan(trial_configs(settings, "cpu"))}
     assert specs(results) == planned
     assert sorted(p.name for p in (results / "logs").iterdir()) == ["worker_0.log", "worker_1.log"]
 

@@ -9,23 +9,21 @@ import re
 
 import pytest
 
-from algoperf_lite.cli import compose_config
+from algoperf_lite.configs import load_config
 from algoperf_lite.errors import UserError
 from algoperf_lite.study.command import study_command
-from algoperf_lite.study.config import StudySettings
-from algoperf_lite.study.plan import plan_hash, prepare_plan, run_planned, trial_specs
+from algoperf_lite.study.plan import plan_hash, prepare_plan, run_planned, trial_configs
 from algoperf_lite.study.resume import claim_results_dir, study_record
 
 
 def planned(tmp_path, *overrides):
-    settings = StudySettings.from_config(
-        compose_config("study", ["study=smoke", f"results_dir={tmp_path}", *overrides]))
-    return settings, prepare_plan(trial_specs(settings, "cpu"))
+    settings = load_config("study", ["study=smoke", f"results_dir={tmp_path}", *overrides])
+    return settings, prepare_plan(trial_configs(settings, "cpu"))
 
 
 def test_plan_covers_workloads_submissions_studies_and_trials(tmp_path):
     _, plan = planned(tmp_path, "rules.num_studies=2", "rules.num_trials=3")
-    cells = [(t.record["study"], t.record["trial"], t.record["workload"], t.record["submission"]) for t in plan]
+    cells = [(t.record.study, t.record.trial, t.record.workload, t.record.submission) for t in plan]
     assert len(cells) == len(set(cells)) == 2 * 3 * 1 * 2  # studies x trials x workloads x submissions
     assert [t.index for t in plan] == list(range(12))
     assert [c[0] for c in cells] == sorted(c[0] for c in cells)  # study by study
@@ -35,7 +33,7 @@ def test_plan_covers_workloads_submissions_studies_and_trials(tmp_path):
 def test_the_same_config_gives_the_same_points_and_seeds_and_another_seed_does_not(tmp_path):
     def draw(*overrides):
         _, plan = planned(tmp_path, "rules.num_studies=2", *overrides)
-        return [(t.record["seed"], t.record["hyperparameters"]) for t in plan], plan_hash(plan)
+        return [(t.record.seed, t.record.hyperparameters) for t in plan], plan_hash(plan)
 
     first, again, other = draw(), draw(), draw("seed=1")
     assert first == again
@@ -50,23 +48,23 @@ def test_self_tuning_plans_one_trial_per_study_without_hyperparameters_and_the_m
     _, external = planned(tmp_path)
     _, self_tuning = planned(tmp_path, "ruleset=self", "rules=v0.5", "rules.num_studies=2",
                              "rules.held_out_variants=false")
-    assert [(t.record["study"], t.record["trial"]) for t in self_tuning] == [(0, 0), (0, 0), (1, 0), (1, 0)]
-    assert all(t.record["hyperparameters"] is None for t in self_tuning)
+    assert [(t.record.study, t.record.trial) for t in self_tuning] == [(0, 0), (0, 0), (1, 0), (1, 0)]
+    assert all(t.record.hyperparameters is None for t in self_tuning)
     assert self_tuning[0].budget_sec == pytest.approx(3.0 * external[0].budget_sec)  # v0.5: x3
 
 
 def test_held_out_variants_join_the_plan_under_v05_and_are_recorded_as_such(tmp_path):
     _, v06 = planned(tmp_path)
     _, v05 = planned(tmp_path, "rules=v0.5", "rules.num_studies=1")
-    assert {t.record["workload"] for t in v06} == {"digits_logreg"}
-    assert {t.record["variant_of"] for t in v06} == {None}
-    variants = {t.record["workload"]: t.record["variant_of"] for t in v05}
+    assert {t.record.workload for t in v06} == {"digits_logreg"}
+    assert {t.record.variant_of for t in v06} == {None}
+    variants = {t.record.workload: t.record.variant_of for t in v05}
     assert variants == {"digits_logreg": None, "digits_logreg_zero_init": "digits_logreg"}
     assert len(v05) == 2 * len(v06)  # each base trial has its variant trial
 
 
 def test_held_out_variants_follow_their_base_workloads():
-    from algoperf_lite.registry import with_held_out_variants
+    from algoperf_lite.trial.workloads import with_held_out_variants
 
     assert with_held_out_variants(("mnist_cnn", "digits_logreg")) == (
         "mnist_cnn", "digits_logreg", "mnist_cnn_gelu", "digits_logreg_zero_init")
@@ -85,7 +83,7 @@ def test_held_out_variants_follow_their_base_workloads():
     ("budget_sec=-1", "budget_sec must be a positive number or null"),
     ("devices=[cuda:7]", "CUDA is not available"),
     ("rules.num_trials=9", "lists only 1 fixed points"),  # a search space too small for the rules
-    ("study.workloads=[mnist_logreg] study.scale=full study.data_dir={tmp}", "mnist files not found under"),
+    ("study.workloads=[mnist_logreg] scale=full data_dir={tmp}", "mnist files not found under"),
 ])
 def test_bad_input_is_refused_before_anything_runs(tmp_path, override, message):
     space = tmp_path / "fixed" / "tuning_search_space.json"

@@ -6,17 +6,23 @@ from pathlib import Path
 
 from rich.console import Console
 
+from algoperf_lite.results import Outcome
+from algoperf_lite.spec import Target
 from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.study.progress import StudyProgress
-from algoperf_lite.trial import TrialSpec
+from algoperf_lite.trial.config import TrialConfig
+from algoperf_lite.trial.record import TrialRecord
 
-TARGET = {"metric": "accuracy", "value": 0.9, "maximize": True}
+TARGET = Target("accuracy", 0.9, maximize=True)
 
 
 def trial(index: int, submission: str) -> PlannedTrial:
-    record = {"workload": "digits_logreg", "submission": submission, "study": 0, "trial": index,
-              "target": TARGET, "budget_sec": 10.0}
-    return PlannedTrial(index, TrialSpec("digits_logreg", submission, None), record, Path(f"t{index}"))
+    record = TrialRecord(workload="digits_logreg", scale="smoke", submission=submission, ruleset="external",
+                         rules=None, study=0, trial=index, seed=0, hyperparameters=None, budget_sec=10.0,
+                         eval_period_sec=1.0, target=TARGET, stop_at_target=True, batch_size=64, compile=False,
+                         threads=1)
+    config = TrialConfig(workload="digits_logreg", submission=submission, trial=index)
+    return PlannedTrial(index, config, record, Path(f"t{index}"))
 
 
 def test_the_panel_counts_trials_per_worker_and_estimates_what_is_left():
@@ -28,8 +34,9 @@ def test_the_panel_counts_trials_per_worker_and_estimates_what_is_left():
     progress.started(trials[0], "cpu#0")
     progress.started(trials[1], "cpu#1")
     progress.evaluated(trials[1], {"submission_time": 2.5})
-    progress.finished(trials[0], {"status": "failed", "reached": False, "submission_time": 1.0, "steps": 3,
-                                  "error": "Traceback...\nRuntimeError: boom"}, "cpu#0")
+    progress.finished(trials[0], Outcome(status="failed", reached=False, time_to_target=None, steps_to_target=None,
+                                         submission_time=1.0, steps=3, num_evals=0, wall_time=1.0,
+                                         error="Traceback...\nRuntimeError: boom"), "cpu#0")
     console.print(progress)
     out = console.export_text()
     assert "[2/4] study 0 trial 0 (cpu#0): not reached validation accuracy >= 0.9: a on digits_logreg" in out

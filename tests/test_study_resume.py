@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from algoperf_lite.cli import compose_config
-from algoperf_lite.study.config import StudySettings
-from algoperf_lite.study.plan import prepare_plan, trial_specs
+from algoperf_lite.configs import load_config
+from algoperf_lite.study.plan import prepare_plan, trial_configs
 
 # 6 trials of ~1 s each: long enough to be killed in the middle of one.
 STUDY = ["study=smoke", "rules.num_trials=3", "budget_sec=0.4", "eval_period_sec=0.05", "stop_at_target=false",
@@ -80,10 +79,10 @@ def test_a_study_killed_at_any_point_resumes_without_losing_or_rerunning_a_trial
         finished = now
     assert len(finished) > 0 and "Traceback" not in log.read_text()
 
-    settings = StudySettings.from_config(compose_config("study", [*STUDY, f"results_dir={results}"]))
-    plan = prepare_plan(trial_specs(settings, "cpu"))
+    settings = load_config("study", [*STUDY, f"results_dir={results}"])
+    plan = prepare_plan(trial_configs(settings, "cpu"))
     assert sorted(finished) == sorted(t.path / "outcome.json" for t in plan)  # the whole plan, once
     for trial in plan:
-        assert json.loads((trial.path / "spec.json").read_text()) == {"format_version": 1, **trial.record}
+        assert json.loads((trial.path / "spec.json").read_text()) == {"format_version": 1, **trial.record.to_json()}
         assert json.loads((trial.path / "outcome.json").read_text())["status"] == "budget_exhausted"
     assert not list(results.rglob("*.tmp"))  # no half-written file left behind

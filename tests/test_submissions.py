@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from algoperf_lite.errors import UserError
-from algoperf_lite.runner import train
 from algoperf_lite.spec import Target
-from algoperf_lite.submissions import load_submission
-from conftest import FIXTURES
+from algoperf_lite.trial.submissions import load_submission
+from conftest import FIXTURES, train_point
 
 
 def test_native_submission_loads_with_its_search_space(digits):
@@ -28,7 +27,7 @@ def test_algoperf_submissions_run_unmodified(digits, folder, form):
     assert sub.batch_size_for(digits) == (64, "workload_default")
     digits.override(target=Target("accuracy", 0.9, maximize=True))
     point = sub.search_space.sample(1, seed=0)[0]
-    result = train(digits, sub, point, seed=1, batch_size=64, budget_sec=5.0, eval_period_sec=0.05)
+    result = train_point(digits, sub, point, seed=1, batch_size=64, budget_sec=5.0, eval_period_sec=0.05)
     assert result.status == "reached", result.error  # it really trained
     assert result.evals[-1]["train/loss"] < result.evals[0]["train/loss"] / 2
 
@@ -44,7 +43,7 @@ def test_algoperf_v06_prepare_for_eval_is_called_once_per_eval(digits):
         return out
 
     sub.prepare_for_eval = counting
-    result = train(digits, sub, sub.search_space.sample(1, 0)[0], seed=1, batch_size=64,
+    result = train_point(digits, sub, sub.search_space.sample(1, 0)[0], seed=1, batch_size=64,
                    budget_sec=0.3, eval_period_sec=0.05, stop_at_target=False)
     assert calls == list(range(1, len(result.evals) + 1))
 

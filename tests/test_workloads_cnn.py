@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from algoperf_lite import spec
-from algoperf_lite.hyperparameters import as_hyperparameters
-from algoperf_lite.registry import build_workload
+from algoperf_lite.trial.tuning import as_hyperparameters
+from algoperf_lite.trial.workloads import build_workload
 from algoperf_lite.workload_kit import param_types_of
 from conftest import ADAMW_POINT
 from test_data_torchvision import tiny_cifar10, write_mnist  # noqa: F401  (a fixture)

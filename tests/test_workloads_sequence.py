@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from algoperf_lite import spec
-from algoperf_lite.registry import build_workload
+from algoperf_lite.trial.workloads import build_workload
 from conftest import SHARED_DATA
 from test_workloads_cnn import train_steps
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from algoperf_lite.cli import main
-from algoperf_lite.registry import build_workload, workload_classes
+from algoperf_lite.trial.workloads import build_workload, workload_classes
 
 SUITE = {
     "mnist_cnn": "mnist_cnn", "mnist_cnn_gelu": "mnist_cnn", "fashion_mnist_cnn": "mnist_cnn",

@@ -1,24 +1,23 @@
-"""Reads a results directory (layout in results/README.md) into a trial table.
+"""Reads a results directory (layout in results/README.md, owned by
+:mod:`algoperf_lite.results`) into a trial table.
 
-Only finished trials count: a trial folder is finished when it holds `outcome.json`. Names come
-from spec.json (folder names are only a fallback), so a submission's display name survives
+Only finished trials count (:func:`algoperf_lite.results.read_outcome`). Names come from
+spec.json (the folder's path is only a fallback), so a submission's display name survives
 even when it could not be a folder name.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from algoperf_lite.results import read_outcome, read_spec, trial_dir_parts, trial_dirs
+
 from .errors import ScoringError
 from .trials import TrialSet, benchmark_from_trials, normalize_trials
-
-RULESET_DIRS = ("external_tuning", "self_tuning")
-TRIAL_GLOB = "*/*/study_*/*/trial_*"
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -32,17 +31,6 @@ def read_json(path: Path) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ScoringError(f"{path}: expected a JSON object")
     return value
-
-
-def trial_dirs(results_dir: Path) -> list[Path]:
-    """Every trial folder under a results directory, finished or not."""
-    return sorted(
-        p for p in results_dir.glob(TRIAL_GLOB) if p.is_dir() and p.parents[3].name in RULESET_DIRS
-    )
-
-
-def _index(name: str) -> int:
-    return int(re.sub(r"\D", "", name) or 0)
 
 
 def _workload_names(value: Any) -> list[str]:
@@ -60,27 +48,22 @@ def read_results_dir(results_dir: Path) -> TrialSet:
         raise ScoringError(f"{results_dir}: no such directory")
     rows, unfinished, rules = [], [], {}
     for trial_dir in trial_dirs(results_dir):
-        if not (trial_dir / "outcome.json").is_file():
+        outcome = read_outcome(trial_dir)
+        if outcome is None:
             unfinished.append(trial_dir)
             continue
-        spec = read_json(trial_dir / "spec.json")
-        outcome = read_json(trial_dir / "outcome.json")
-        study_dir, submission_dir, ruleset_dir = trial_dir.parents[1], trial_dir.parents[2], trial_dir.parents[3]
+        spec, where = read_spec(trial_dir), trial_dir_parts(trial_dir)
         rules = rules or spec.get("rules") or {}
         rows.append({
-            "ruleset": spec.get("ruleset") or ruleset_dir.name,
-            "submission": spec.get("submission") or submission_dir.name,
-            "workload": spec.get("workload") or trial_dir.parent.name,
+            **{key: spec.get(key, where[key]) for key in ("ruleset", "submission", "workload", "study", "trial")},
             "variant_of": spec.get("variant_of") or "",
-            "study": spec.get("study", _index(study_dir.name)),
-            "trial": spec.get("trial", _index(trial_dir.name)),
-            "time_to_target": outcome.get("time_to_target"),
-            "steps_to_target": outcome.get("steps_to_target"),
-            "status": outcome.get("status") or "",
+            "time_to_target": outcome.time_to_target,
+            "steps_to_target": outcome.steps_to_target,
+            "status": outcome.status,
             "path": str(trial_dir),
         })
     if not rows:
-        hint = f" ({len(unfinished)} unfinished, without outcome.json)" if unfinished else ""
+        hint = f" ({len(unfinished)} unfinished, without a readable outcome.json)" if unfinished else ""
         raise ScoringError(
             f"{results_dir}: no finished trials found{hint}; expected "
             "<ruleset>/<submission>/study_<k>/<workload>/trial_<i>/outcome.json"
@@ -97,7 +80,7 @@ def read_results_dir(results_dir: Path) -> TrialSet:
     notes = []
     if unfinished:
         notes.append(
-            f"{len(unfinished)} unfinished trial(s) without outcome.json ignored, "
+            f"{len(unfinished)} unfinished trial(s) without a readable outcome.json ignored, "
             f"e.g. {unfinished[0].relative_to(results_dir)}"
         )
     return TrialSet(trials, benchmark, results_dir, notes)

@@ -1,16 +1,21 @@
 """`algoperf-lite study [overrides] [--dry-run]`: plan, validate, run (resuming), score.
 
-config (configs/study.yaml) -> plan: list of trial specs, all validated before any
-training -> study.json -> executor -> results dir -> scores and leaderboard.
+config (configs/study.yaml) -> plan: one trial config per trial, all prepared and
+validated before any training -> study.json -> executor -> results dir -> scores and
+leaderboard.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from algoperf_lite.study.config import StudySettings
+from rich.console import Console
+
+from algoperf_lite.configs import load_config
+from algoperf_lite.console import stdout_console
+from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.executors import plan_device, resolve_devices, run_trials, slot_names
-from algoperf_lite.study.plan import plan_hash, prepare_plan, trial_specs
+from algoperf_lite.study.plan import plan_hash, prepare_plan, trial_configs
 from algoperf_lite.study.progress import StudyProgress
 from algoperf_lite.study.resume import claim_results_dir, clear_interrupted, refusal, study_record, trial_state
 from algoperf_lite.study.summary import print_plan, print_summary
@@ -24,24 +29,27 @@ def score_study(results_dir: Path, reference: str | None) -> None:
     report_command(results_dir)
 
 
-def study_command(overrides: list[str], dry_run: bool = False) -> int:
+def study_command(overrides: list[str], dry_run: bool = False, console: Console | None = None) -> int:
     """Run (or with ``dry_run`` only print) the study that ``overrides`` of
     configs/study.yaml describe. Bad input raises UserError before any training."""
-    from algoperf_lite.cli import compose_config, console
+    return run_study(load_config("study", overrides), overrides, dry_run, console or stdout_console())
 
-    settings = StudySettings.from_config(compose_config("study", overrides))
+
+def run_study(settings: StudyConfig, overrides: list[str], dry_run: bool, console: Console) -> int:
+    """``overrides`` are passed on to a launcher's jobs, which compose the config anew."""
     devices = resolve_devices(settings)
-    plan = prepare_plan(trial_specs(settings, plan_device(settings, devices)))
+    plan = prepare_plan(trial_configs(settings, plan_device(settings, devices)))
     record = study_record(settings, plan, plan_hash(plan))
     slots = slot_names(settings, devices)
+    results_dir = settings.results_path
     print_plan(console, settings, plan, {t.index: trial_state(t) for t in plan}, slots, full=dry_run)
     if dry_run:
-        reason = refusal(settings.results_dir, record)
+        reason = refusal(results_dir, record)
         if reason:
             console.print(f"[yellow]a run would be refused[/yellow]: {reason} (overwrite=true starts over)")
         return 0
 
-    claim_results_dir(settings.results_dir, record, settings.overwrite)
+    claim_results_dir(results_dir, record, settings.overwrite)
     todo = [t for t in plan if trial_state(t) != "finished"]
     for trial in todo:
         clear_interrupted(trial)
@@ -50,9 +58,8 @@ def study_command(overrides: list[str], dry_run: bool = False) -> int:
         run_trials(settings, todo, devices, overrides, events)
     print_summary(console, settings, plan)
     if settings.score:
-        names = set(record["submissions"])
-        score_study(settings.results_dir, settings.reference_submission
-                    if settings.reference_submission in names else None)
-    console.print(f"results: {settings.results_dir}"
-                  + (f", leaderboard: {settings.results_dir / 'leaderboard.html'}" if settings.score else ""))
+        reference = settings.study.reference_submission
+        score_study(results_dir, reference if reference in set(record["submissions"]) else None)
+    console.print(f"results: {results_dir}" + (f", leaderboard: {results_dir / 'leaderboard.html'}"
+                                               if settings.score else ""))
     return 0

@@ -1,142 +1,86 @@
-"""The study config (configs/study.yaml and the files it picks), checked and typed: a
-wrong value is a UserError naming the key, before anything is planned."""
+"""What a study is configured with: the schema of ``configs/study.yaml`` and the files it
+picks (``configs/study/``, ``rules/``, ``executor/``). The trial settings it gives every
+trial are :class:`~algoperf_lite.trial.config.TrialSettings`' fields."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import MISSING
 
 from algoperf_lite.errors import UserError
-from algoperf_lite.rules import Rules, check_ruleset
+from algoperf_lite.trial.config import POSITIVE, WHERE, TrialSettings
 
 EXECUTOR_KINDS = ("sequential", "pool", "launcher")
 
 
-class _Reader:
-    """Typed access to the resolved config by dotted key."""
+@dataclass
+class StudyPreset:
+    """configs/study/<name>.yaml: what a study runs."""
 
-    def __init__(self, config: dict[str, Any]):
-        self.config = config
+    name: str = MISSING
+    workloads: list[str] = MISSING
+    submissions: list[str] = MISSING  # names under submissions/ or paths
+    reference_submission: Optional[str] = None  # the leaderboard's speedups are relative to it
 
-    def get(self, key: str) -> Any:
-        node: Any = self.config
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise UserError(f"the study config has no key {key}; add it (configs/study.yaml lists every key)")
-            node = node[part]
-        return node
-
-    def _bad(self, key: str, kind: str) -> UserError:
-        return UserError(f"{key}={self.get(key)!r} is not valid: {key} must be {kind}")
-
-    def flag(self, key: str) -> bool:
-        if not isinstance(self.get(key), bool):
-            raise self._bad(key, "true or false")
-        return self.get(key)
-
-    def number(self, key: str, cast: type = float, minimum: float = 0.0, positive: bool = False) -> Any:
-        """A number >= ``minimum``; with ``positive``, > 0 or null."""
-        value = self.get(key)
-        if value is None and positive:
-            return None
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and cast(value) == value
-        if not ok or value < minimum or positive and value <= 0:
-            what = "an integer" if cast is int else "a number"
-            raise self._bad(key, "a positive number or null" if positive else f"{what} >= {minimum:g}")
-        return cast(value)
-
-    def names(self, key: str) -> tuple[str, ...]:
-        value = self.get(key)
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value:
-            raise self._bad(key, f"a non-empty list of names, e.g. {key}=[a,b]")
-        names = tuple(str(v) for v in value)
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise UserError(f"{key} lists {', '.join(repeated)} more than once; list each once")
-        return names
-
-    def optional_str(self, key: str) -> str | None:
-        value = self.get(key)
-        return None if value is None else str(value)
+    def __post_init__(self) -> None:
+        for key in ("workloads", "submissions"):
+            names = getattr(self, key)
+            if not names:
+                raise UserError(f"study.{key} must be a non-empty list of names, e.g. study.{key}=[a,b]")
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise UserError(f"study.{key} lists {', '.join(repeated)} more than once; list each once")
 
 
-@dataclass(frozen=True)
-class StudySettings:
-    name: str
-    workloads: tuple[str, ...]
-    submissions: tuple[str, ...]
-    scale: str
-    data_dir: str | None
-    reference_submission: str | None
-    ruleset: str
-    rules: Rules
-    seed: int
-    results_dir: Path
-    executor: dict[str, Any]  # configs/executor/<choice>.yaml, resolved; "kind" says which
-    devices: tuple[str, ...]  # ("auto",) or the listed devices
-    workers: int
-    trial_overhead_sec: float
-    trial_timeout_margin_sec: float | None
-    stop_at_target: bool
-    budget_sec: float | None
-    eval_period_sec: float | None
-    compile: bool
-    threads: int | None
-    budget_scale: float | dict[str, float]
-    score: bool
-    quiet: bool
-    overwrite: bool
-    config: dict[str, Any]  # the whole resolved config, for study.json
+@dataclass
+class StudyConfig(TrialSettings):
+    """A study: every submission of ``study`` on every workload of it, under a ruleset."""
+
+    study: StudyPreset = MISSING
+    # configs/executor/<choice>.yaml: `kind` (sequential | pool | launcher) and, for a
+    # launcher, the Hydra launcher plugin's own settings.
+    executor: Any = MISSING
+    results_dir: str = field(default="results/${study.name}_${ruleset}", metadata=WHERE)
+    # auto: every GPU, else the CPU | a list, e.g. [cuda:0, cuda:1] or [cpu]
+    devices: Any = field(default="auto", metadata=WHERE)
+    workers: int = field(default=1, metadata={**WHERE, "minimum": 1})  # pool: worker processes per device
+    # Per-trial set-up and eval time beyond the budget: for the plan's estimate, and the
+    # set-up a trial is allowed before its first eval.
+    trial_overhead_sec: float = field(default=10.0, metadata={**WHERE, "minimum": 0})
+    # pool and launcher: a trial still running budget + margin after its first eval is
+    # killed and recorded as failed; null: max(60 s, budget).
+    trial_timeout_margin_sec: Optional[float] = field(default=None, metadata={**WHERE, **POSITIVE})
+    score: bool = field(default=True, metadata=WHERE)  # at the end: score the results, write the leaderboard
+    quiet: bool = field(default=False, metadata=WHERE)  # one plain line per finished trial, no live display
+    overwrite: bool = field(default=False, metadata=WHERE)  # delete the previous study's results here first
+
+    def __post_init__(self) -> None:
+        super().__post_init__()  # the value checks of every field's metadata
+        if not isinstance(self.executor, dict) or self.executor.get("kind") not in EXECUTOR_KINDS:
+            raise UserError(f"an executor config needs kind: one of {', '.join(EXECUTOR_KINDS)}; "
+                            f"got {self.executor!r}")
+        if self.devices != "auto":
+            self.devices = [self.devices] if isinstance(self.devices, str) else list(self.devices)
+            if not self.devices:
+                raise UserError("devices must be auto or a non-empty list, e.g. devices=[cpu]")
+        self.results_dir = str(Path(self.results_dir).expanduser().resolve())  # jobs may run elsewhere
+
+    @property
+    def name(self) -> str:
+        return self.study.name
 
     @property
     def executor_kind(self) -> str:
         return self.executor["kind"]
 
+    @property
+    def results_path(self) -> Path:
+        return Path(self.results_dir)
+
     def timeout_sec(self, budget_sec: float) -> float:
         """How long a trial may train (from its first eval) before the pool kills it as hung."""
         margin = self.trial_timeout_margin_sec
         return budget_sec + (max(60.0, budget_sec) if margin is None else margin)
-
-    @classmethod
-    def from_config(cls, cfg: DictConfig) -> StudySettings:
-        try:
-            config = OmegaConf.to_container(cfg, resolve=True)
-        except OmegaConfBaseException as e:  # e.g. an interpolation that does not resolve
-            raise UserError(f"bad study config: {str(e).splitlines()[0]}") from e
-        c = _Reader(config)
-        executor = c.get("executor")
-        if not isinstance(executor, dict) or executor.get("kind") not in EXECUTOR_KINDS:
-            raise UserError(f"an executor config needs kind: one of {', '.join(EXECUTOR_KINDS)}; got {executor!r}")
-        return cls(
-            name=str(c.get("study.name")),
-            workloads=c.names("study.workloads"),
-            submissions=c.names("study.submissions"),
-            scale=str(c.get("study.scale")),
-            data_dir=c.optional_str("study.data_dir"),
-            reference_submission=c.optional_str("study.reference_submission"),
-            ruleset=check_ruleset(str(c.get("ruleset"))),
-            rules=Rules.from_mapping(c.get("rules")),
-            seed=c.number("seed", int),
-            results_dir=Path(str(c.get("results_dir"))).expanduser().resolve(),  # jobs may run elsewhere
-            executor=executor,
-            devices=("auto",) if c.get("devices") == "auto" else c.names("devices"),
-            workers=c.number("workers", int, minimum=1),
-            trial_overhead_sec=c.number("trial_overhead_sec"),
-            trial_timeout_margin_sec=c.number("trial_timeout_margin_sec", positive=True),
-            stop_at_target=c.flag("stop_at_target"),
-            budget_sec=c.number("budget_sec", positive=True),
-            eval_period_sec=c.number("eval_period_sec", positive=True),
-            compile=c.flag("compile"),
-            threads=c.number("threads", int, minimum=1, positive=True),
-            budget_scale=c.get("budget_scale"),
-            score=c.flag("score"),
-            quiet=c.flag("quiet"),
-            overwrite=c.flag("overwrite"),
-            config=config,
-        )

@@ -8,27 +8,27 @@ import os
 import time
 import traceback
 
-from algoperf_lite import registry
 from algoperf_lite.errors import UserError
-from algoperf_lite.study.config import StudySettings
+from algoperf_lite.study.config import StudyConfig
+from algoperf_lite.trial import workloads
 from algoperf_lite.study.plan import PlannedTrial, run_planned
 from algoperf_lite.study.progress import StudyEvents
 from algoperf_lite.study.resume import record_failure
 
 
-def resolve_devices(settings: StudySettings) -> list[str]:
+def resolve_devices(settings: StudyConfig) -> list[str]:
     """The devices trials run on; ``auto``: every visible GPU, else the CPU."""
-    if settings.devices == ("auto",):
+    if settings.devices == "auto":
         import torch
 
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         return [f"cuda:{i}" for i in range(count)] or ["cpu"]
     for device in settings.devices:
-        registry.resolve_device(device)  # UserError for a device this machine lacks
+        workloads.resolve_device(device)  # UserError for a device this machine lacks
     return list(settings.devices)
 
 
-def slot_names(settings: StudySettings, devices: list[str]) -> list[str]:
+def slot_names(settings: StudyConfig, devices: list[str]) -> list[str]:
     """Where trials run, as the progress display names them."""
     kind = settings.executor_kind
     if kind == "sequential":
@@ -38,21 +38,21 @@ def slot_names(settings: StudySettings, devices: list[str]) -> list[str]:
     return [name for name, _ in _pool_slots(settings, devices)]
 
 
-def _pool_slots(settings: StudySettings, devices: list[str]) -> list[tuple[str, str]]:
+def _pool_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, str]]:
     """(name, device) of each pool worker: ``workers`` per device."""
     return [(d if settings.workers == 1 else f"{d}#{w}", d) for d in devices for w in range(settings.workers)]
 
 
-def plan_device(settings: StudySettings, devices: list[str]) -> str:
+def plan_device(settings: StudyConfig, devices: list[str]) -> str:
     """The device the plan is prepared (validated) and recorded with: the sequential
     executor's (the first of several GPUs, for ``auto``); a pool worker replaces it with
     its own; a launcher job resolves ``auto`` on its node."""
     if settings.executor_kind == "launcher":
-        if settings.devices != ("auto",):
+        if settings.devices != "auto":
             raise UserError("a launcher job runs on the device its node gives it: leave devices=auto "
                             "and ask for GPUs in the executor config (e.g. executor.gpus_per_node=1)")
         return "auto"
-    if settings.executor_kind == "sequential" and len(devices) > 1 and settings.devices != ("auto",):
+    if settings.executor_kind == "sequential" and len(devices) > 1 and settings.devices != "auto":
         raise UserError(f"executor=sequential runs on one device, got devices={devices}; "
                         f"use executor=pool to run trials on several")
     return devices[0]
@@ -78,20 +78,20 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def run_pool(settings: StudySettings, trials: list[PlannedTrial], devices: list[str], events: StudyEvents,
+def run_pool(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents,
              log_name: str = "worker") -> None:
     """Worker processes, ``workers`` per device; their output goes to RESULTS_DIR/logs/."""
     from algoperf_lite.study.pool import Pool, Slot
 
     pairs = _pool_slots(settings, devices)
     threads = max(1, _cores() // len(pairs))  # the cores split between the workers
-    logs = settings.results_dir / "logs"
+    logs = settings.results_path / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     slots = [Slot(name, device, threads, logs / f"{log_name}_{i}.log") for i, (name, device) in enumerate(pairs)]
     Pool(slots, lambda t: settings.timeout_sec(t.budget_sec), settings.trial_overhead_sec, events).run(trials)
 
 
-def run_trials(settings: StudySettings, trials: list[PlannedTrial], devices: list[str],
+def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str],
                overrides: list[str], events: StudyEvents) -> None:
     kind = settings.executor_kind
     if kind == "sequential":

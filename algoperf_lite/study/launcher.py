@@ -7,16 +7,16 @@ results dir; this process reports each trial as its outcome appears."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 from typing import Any
 
 from omegaconf import DictConfig
 
+from algoperf_lite.configs import register_schemas
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import configs_dir
-from algoperf_lite.results import is_finished
-from algoperf_lite.study.config import StudySettings
+from algoperf_lite.results import read_outcome
+from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.study.progress import StudyEvents
 
@@ -24,19 +24,21 @@ WATCH_SEC = 2.0
 
 
 class LauncherTask:
-    """The task function every job runs (pickled to the job): plan index -> trial."""
+    """The task function every job runs (pickled to the job): the job's number in the
+    sweep -> its trial."""
 
-    def __init__(self, trials: list[PlannedTrial], settings: StudySettings):
-        self.trials = {t.index: t for t in trials}
+    def __init__(self, trials: list[PlannedTrial], settings: StudyConfig):
+        self.trials = list(trials)
         self.settings = settings
 
     def __call__(self, cfg: DictConfig) -> str:
+        from hydra.core.hydra_config import HydraConfig
         from rich.console import Console
 
         from algoperf_lite.study.executors import run_pool
         from algoperf_lite.study.progress import StudyProgress
 
-        trial = self.trials[int(cfg.plan_index)]
+        trial = self.trials[HydraConfig.get().job.num]
         with StudyProgress(self.settings.name, 1, [trial], ["job"], self.settings.trial_overhead_sec,
                            Console(highlight=False), quiet=True) as events:
             # one worker with all the node's cores, on the device the node gives it
@@ -45,25 +47,22 @@ class LauncherTask:
         return str(trial.path)
 
 
-def _read_outcome(trial: PlannedTrial) -> dict[str, Any]:
-    return json.loads((trial.path / "outcome.json").read_text())
-
-
 def _watch(trials: list[PlannedTrial], events: StudyEvents, stop: threading.Event) -> None:
     """Report trials as their outcome.json appears (the jobs run elsewhere); one last
     look once the launcher has returned."""
     waiting = list(trials)
     while waiting:
         stopping = stop.wait(WATCH_SEC)
-        finished = [t for t in waiting if is_finished(t.path)]
-        for trial in finished:
-            events.finished(trial, _read_outcome(trial), "launcher")
-        waiting = [t for t in waiting if t not in finished]
+        outcomes = {t.index: o for t in waiting if (o := read_outcome(t.path)) is not None}
+        for trial in waiting:
+            if trial.index in outcomes:
+                events.finished(trial, outcomes[trial.index], "launcher")
+        waiting = [t for t in waiting if t.index not in outcomes]
         if stopping:
             return
 
 
-def _launcher(settings: StudySettings, overrides: list[str], task: LauncherTask) -> Any:
+def _launcher(settings: StudyConfig, overrides: list[str], task: LauncherTask) -> Any:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.utils import setup_globals
@@ -73,6 +72,7 @@ def _launcher(settings: StudySettings, overrides: list[str], task: LauncherTask)
     from hydra._internal.callbacks import Callbacks
 
     setup_globals()
+    register_schemas()
     # Hydra overrides, not edits of the composed config: each job composes the config anew.
     where = ["hydra.sweep.dir=${results_dir}/launcher", "hydra.job.name=study"]
     with initialize_config_dir(config_dir=str(configs_dir()), version_base=None):
@@ -89,7 +89,7 @@ def _launcher(settings: StudySettings, overrides: list[str], task: LauncherTask)
     return launcher
 
 
-def run_launcher(settings: StudySettings, trials: list[PlannedTrial], overrides: list[str],
+def run_launcher(settings: StudyConfig, trials: list[PlannedTrial], overrides: list[str],
                  events: StudyEvents) -> None:
     if not trials:
         return
@@ -98,7 +98,7 @@ def run_launcher(settings: StudySettings, trials: list[PlannedTrial], overrides:
     watcher = threading.Thread(target=_watch, args=(trials, events, stop), daemon=True)
     watcher.start()
     try:
-        launcher.launch([[*overrides, f"+plan_index={t.index}"] for t in trials], initial_job_idx=0)
+        launcher.launch([list(overrides) for _ in trials], initial_job_idx=0)  # job k runs trials[k]
     except Exception as e:  # a job the cluster killed (timeout, node failure): a rerun resumes its trial
         print(f"a launcher job failed ({type(e).__name__}: {e}); its trial is left for a rerun to resume")
     finally:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from algoperf_lite.errors import UserError
+from algoperf_lite.results import Outcome
 from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.study.progress import StudyEvents
 from algoperf_lite.study.resume import record_failure
@@ -153,6 +154,6 @@ class Pool:
     def _fail(self, slot: Slot, reason: str) -> None:
         self._finish(slot, record_failure(slot.trial, reason, time.monotonic() - slot.assigned))
 
-    def _finish(self, slot: Slot, outcome: dict[str, Any]) -> None:
+    def _finish(self, slot: Slot, outcome: Outcome) -> None:
         trial, slot.trial, slot.phase, slot.deadline = slot.trial, None, "idle", math.inf
         self.events.finished(trial, outcome, slot.name)

@@ -14,8 +14,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from algoperf_lite.progress import outcome_line
+from algoperf_lite.results import Outcome
 from algoperf_lite.study.plan import PlannedTrial
+from algoperf_lite.trial.progress import outcome_line
 
 
 class StudyEvents(Protocol):
@@ -23,7 +24,7 @@ class StudyEvents(Protocol):
 
     def started(self, trial: PlannedTrial, where: str) -> None: ...
     def evaluated(self, trial: PlannedTrial, row: dict[str, Any]) -> None: ...
-    def finished(self, trial: PlannedTrial, outcome: dict[str, Any], where: str) -> None: ...
+    def finished(self, trial: PlannedTrial, outcome: Outcome, where: str) -> None: ...
 
 
 def clock(seconds: float) -> str:
@@ -71,16 +72,16 @@ class StudyProgress:
         if trial.index in self.running:
             self.running[trial.index].submission_time = float(row["submission_time"])
 
-    def finished(self, trial: PlannedTrial, outcome: dict[str, Any], where: str) -> None:
+    def finished(self, trial: PlannedTrial, outcome: Outcome, where: str) -> None:
         run = self.running.pop(trial.index, None)
         self.done += 1
-        self.failed += outcome.get("status") in ("failed", "diverged")
-        self.actual_sec += time.monotonic() - run.started if run else float(outcome.get("wall_time") or 0.0)
+        self.failed += outcome.status in ("failed", "diverged")
+        self.actual_sec += time.monotonic() - run.started if run else outcome.wall_time
         self.estimated_done_sec += self.estimate.pop(trial.index, 0.0)
         r = trial.record
         self.console.print(
-            f"[{self.finished_before + self.done}/{self.plan_size}] study {r['study']} trial {r['trial']} "
-            f"({escape(where)}): {outcome_line(r['workload'], escape(r['submission']), r['target'], outcome)}",
+            f"[{self.finished_before + self.done}/{self.plan_size}] study {r.study} trial {r.trial} "
+            f"({escape(where)}): {outcome_line(r.workload, escape(r.submission), r.target, outcome)}",
             highlight=False,
         )
 

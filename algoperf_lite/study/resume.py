@@ -4,7 +4,7 @@ executor had to kill is recorded as failed, so that a rerun does not retry it.""
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -13,21 +13,18 @@ from typing import Any
 from algoperf_lite import __version__
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.errors import UserError
-from algoperf_lite.results import FORMAT_VERSION, TrialWriter, is_finished
-from algoperf_lite.rules import RULESET_DIRS
-from algoperf_lite.study.config import StudySettings
+from algoperf_lite.results import FORMAT_VERSION, RULESET_DIRS, Outcome, TrialWriter, is_finished, read_evals
+from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
+from algoperf_lite.trial.config import result_keys
 
 STUDY_FILE = "study.json"
 # What a study writes besides the scores; overwrite=true deletes these and nothing else.
 STUDY_OUTPUTS = (*RULESET_DIRS.values(), STUDY_FILE, "leaderboard.html", "leaderboard_plots", "launcher", "logs")
-# The config keys a study's trials depend on (the rest says how and where they run).
-PLAN_CONFIG_KEYS = ("study", "ruleset", "seed", "rules", "stop_at_target", "budget_sec", "budget_scale",
-                    "eval_period_sec", "compile", "threads")
 
 
 def trial_state(trial: PlannedTrial) -> str:
-    """finished (outcome.json is there), interrupted (a folder without it) or new."""
+    """finished (its outcome reads back), interrupted (a folder without one) or new."""
     if is_finished(trial.path):
         return "finished"
     return "interrupted" if trial.path.exists() else "new"
@@ -35,19 +32,19 @@ def trial_state(trial: PlannedTrial) -> str:
 
 def clear_interrupted(trial: PlannedTrial) -> None:
     """An interrupted trial restarts from an empty folder, so that its record holds one run."""
-    if trial.path.exists() and not is_finished(trial.path):
+    if trial_state(trial) == "interrupted":
         shutil.rmtree(trial.path)
 
 
-def study_record(settings: StudySettings, plan: list[PlannedTrial], plan_hash: str) -> dict[str, Any]:
+def study_record(settings: StudyConfig, plan: list[PlannedTrial], plan_hash: str) -> dict[str, Any]:
     """study.json: what the scoring and the report read, and the resolved config."""
     return {
         "format_version": FORMAT_VERSION, "algoperf_lite_version": __version__, "plan_hash": plan_hash,
-        "name": settings.name, "workloads": list(settings.workloads),
-        "submissions": list(dict.fromkeys(t.record["submission"] for t in plan)),  # names, not paths
-        "ruleset": settings.ruleset, "rules": settings.rules.to_dict(), "seed": settings.seed,
-        "scale": plan[0].record["scale"], "reference_submission": settings.reference_submission,
-        "num_trials_planned": len(plan), "config": settings.config,
+        "name": settings.name, "workloads": list(settings.study.workloads),
+        "submissions": list(dict.fromkeys(t.record.submission for t in plan)),  # names, not paths
+        "ruleset": settings.ruleset, "rules": settings.rules.to_json(), "seed": settings.seed,
+        "scale": plan[0].record.scale, "reference_submission": settings.study.reference_submission,
+        "num_trials_planned": len(plan), "config": dataclasses.asdict(settings),
     }
 
 
@@ -58,8 +55,10 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    before = _flat({k: (old.get("config") or {}).get(k) for k in PLAN_CONFIG_KEYS})
-    after = _flat({k: new["config"].get(k) for k in PLAN_CONFIG_KEYS})
+    """The config keys that decide trials' results and differ between two study.json."""
+    keys = result_keys(StudyConfig)
+    before = _flat({k: (old.get("config") or {}).get(k) for k in keys})
+    after = _flat({k: new["config"].get(k) for k in keys})
     return [f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in sorted(before.keys() | after.keys())
             if before.get(k) != after.get(k)]
 
@@ -116,29 +115,15 @@ def claim_results_dir(results_dir: Path, record: dict[str, Any], overwrite: bool
     write_json_atomic(results_dir / STUDY_FILE, record)
 
 
-def _last_eval(path: Path) -> tuple[dict[str, str], int]:
-    """The last row of a trial's evals.csv and the number of rows ({} and 0 if none)."""
-    try:
-        with open(path / "evals.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError:
-        return {}, 0
-    return (rows[-1] if rows else {}), len(rows)
-
-
-def record_failure(trial: PlannedTrial, reason: str, wall_time: float) -> dict[str, Any]:
+def record_failure(trial: PlannedTrial, reason: str, wall_time: float) -> Outcome:
     """Write outcome.json for a trial the executor ended (its process died or hung):
     status failed, not reached, with the reason; the evals it wrote are kept."""
     writer = TrialWriter(trial.path)
     if not (trial.path / "spec.json").is_file():
-        writer.write_spec(trial.record)
+        writer.write_spec(trial.record.to_json())
     for leftover in trial.path.glob(".*.tmp"):  # a write the kill interrupted
         leftover.unlink()
-    last, num_evals = _last_eval(trial.path)
-    outcome = {
-        "status": "failed", "reached": False, "time_to_target": None, "steps_to_target": None,
-        "submission_time": float(last.get("submission_time") or 0.0), "steps": int(last.get("step") or 0),
-        "num_evals": num_evals, "wall_time": wall_time, "error": reason,
-    }
+    evals = read_evals(trial.path)
+    outcome = Outcome.failed(reason, wall_time, evals[-1] if evals else None, len(evals))
     writer.write_outcome(outcome)
     return outcome

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from algoperf_lite.study.config import StudySettings
+from algoperf_lite.results import Outcome, read_outcome
+from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial, worst_case_sec
 from algoperf_lite.study.progress import clock
 
@@ -19,7 +18,7 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
-def print_plan(console: Console, settings: StudySettings, plan: list[PlannedTrial], states: dict[int, str],
+def print_plan(console: Console, settings: StudyConfig, plan: list[PlannedTrial], states: dict[int, str],
                slots: list[str], full: bool) -> None:
     """The plan's size and worst-case time; with ``full``, per workload x submission."""
     s, r = settings, settings.rules
@@ -30,7 +29,7 @@ def print_plan(console: Console, settings: StudySettings, plan: list[PlannedTria
     console.print(
         f"[bold]study {escape(s.name)}[/bold]: {s.ruleset} tuning, rules {r.preset} ({_count(per_study, 'trial')} x "
         f"{_count(r.num_studies, 'study', 'studies')} per workload and submission), seed {s.seed}, "
-        f"scale {plan[0].record['scale']}, "
+        f"scale {plan[0].record.scale}, "
         f"{executor} on {', '.join(slots)}"
     )
     console.print(f"results: {s.results_dir}")
@@ -40,7 +39,7 @@ def print_plan(console: Console, settings: StudySettings, plan: list[PlannedTria
         table = Table("workload", "submission", "trials", "budget (s)", "finished")
         cells: dict[tuple[str, str], list[PlannedTrial]] = {}
         for t in plan:
-            cells.setdefault((t.record["workload"], t.record["submission"]), []).append(t)
+            cells.setdefault((t.record.workload, t.record.submission), []).append(t)
         for (workload, submission), trials in cells.items():
             budgets = sorted({t.budget_sec for t in trials})
             table.add_row(workload, escape(submission), str(len(trials)), ", ".join(f"{b:g}" for b in budgets),
@@ -61,28 +60,22 @@ def print_plan(console: Console, settings: StudySettings, plan: list[PlannedTria
         )
 
 
-def _outcomes(plan: list[PlannedTrial]) -> list[tuple[PlannedTrial, dict[str, Any]]]:
-    out = []
-    for t in plan:
-        try:
-            out.append((t, json.loads((t.path / "outcome.json").read_text())))
-        except (OSError, ValueError):
-            pass
-    return out
+def _outcomes(plan: list[PlannedTrial]) -> list[tuple[PlannedTrial, Outcome]]:
+    return [(t, o) for t in plan if (o := read_outcome(t.path)) is not None]
 
 
-def print_summary(console: Console, settings: StudySettings, plan: list[PlannedTrial], shown: int = 20) -> None:
+def print_summary(console: Console, settings: StudyConfig, plan: list[PlannedTrial], shown: int = 20) -> None:
     """Counts by status, and the failed or diverged trials with their reasons (the first
     ``shown``; every reason is in its trial's outcome.json)."""
     outcomes = _outcomes(plan)
-    statuses = Counter(o["status"] for _, o in outcomes)
+    statuses = Counter(o.status for _, o in outcomes)
     console.print(
         f"[bold]study {escape(settings.name)}[/bold]: {len(outcomes)}/{len(plan)} trials finished ("
         + ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in statuses.most_common()) + ")"
     )
-    errors = [(t, o) for t, o in outcomes if o.get("error")]
+    errors = [(t, o) for t, o in outcomes if o.error]
     for trial, outcome in errors[:shown]:
-        reason = outcome["error"].strip().splitlines()[-1]
-        console.print(f"  [red]{outcome['status']}[/red]: {escape(trial.label)}: {escape(reason)}")
+        reason = outcome.error.strip().splitlines()[-1]
+        console.print(f"  [red]{outcome.status}[/red]: {escape(trial.label)}: {escape(reason)}")
     if len(errors) > shown:
         console.print(f"  ... and {len(errors) - shown} more (each trial's outcome.json has its error)")

@@ -7,12 +7,9 @@ from torch.optim.swa_utils import get_ema_multi_avg_fn
 from algoperf_lite import submission_kit as kit
 from algoperf_lite.native import warmup_cosine
 
-SELF_TUNING = {"learning_rate": 0.003, "one_minus_beta1": 0.1, "beta2": 0.999, "weight_decay": 0.01,
-               "warmup_factor": 0.05, "ema_horizon": 0.1}
-
 
 def init_optimizer_state(workload, model_params, model_state, hyperparameters, rng):
-    hp = kit.point_or(hyperparameters, SELF_TUNING)
+    hp = hyperparameters
     optimizer = torch.optim.AdamW(model_params.parameters(), lr=hp.learning_rate,
                                   betas=(1.0 - hp.one_minus_beta1, hp.beta2), weight_decay=hp.weight_decay)
     # The average spans about ema_horizon * step_hint steps, whatever the run's length.

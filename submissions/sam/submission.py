@@ -7,12 +7,9 @@ from pytorch_optimizer import SAM
 from algoperf_lite import submission_kit as kit
 from algoperf_lite.native import warmup_cosine
 
-SELF_TUNING = {"learning_rate": 0.003, "one_minus_beta1": 0.1, "beta2": 0.999, "weight_decay": 0.01,
-               "warmup_factor": 0.05, "rho": 0.05}
-
 
 def init_optimizer_state(workload, model_params, model_state, hyperparameters, rng):
-    hp = kit.point_or(hyperparameters, SELF_TUNING)
+    hp = hyperparameters
     optimizer = SAM(model_params.parameters(), torch.optim.AdamW, rho=hp.rho, lr=hp.learning_rate,
                     betas=(1.0 - hp.one_minus_beta1, hp.beta2), eps=1e-8, weight_decay=hp.weight_decay)
     scheduler = kit.lr_scheduler(optimizer, warmup_cosine(), workload.step_hint, hp)

@@ -6,12 +6,9 @@ import schedulefree
 
 from algoperf_lite import submission_kit as kit
 
-SELF_TUNING = {"learning_rate": 0.003, "one_minus_beta1": 0.1, "beta2": 0.9955, "weight_decay": 0.01,
-               "warmup_factor": 0.02, "r": 0.75}
-
 
 def init_optimizer_state(workload, model_params, model_state, hyperparameters, rng):
-    hp = kit.point_or(hyperparameters, SELF_TUNING)
+    hp = hyperparameters
     optimizer = schedulefree.AdamWScheduleFree(
         model_params.parameters(), lr=hp.learning_rate, betas=(1.0 - hp.one_minus_beta1, hp.beta2),
         weight_decay=hp.weight_decay, warmup_steps=int(hp.warmup_factor * workload.step_hint),

@@ -1,5 +1,6 @@
 """SGD with heavy-ball momentum, linear warmup and linear decay, in the AlgoPerf form
-(the same file runs on AlgoPerf's own runner)."""
+(the same file runs on AlgoPerf's own runner). Under self-tuning algoperf-lite passes the
+point in ``self_tuning.json``; AlgoPerf's runner would pass None."""
 
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -15,8 +16,6 @@ USE_PYTORCH_DDP = pytorch_setup()[0]
 def init_optimizer_state(workload: spec.Workload, model_params: spec.ParameterContainer,
                          model_state: spec.ModelAuxiliaryState, hyperparameters: spec.Hyperparameters,
                          rng: spec.RandomState) -> spec.OptimizerState:
-    if hyperparameters is None:  # self-tuning: this submission's fixed defaults
-        hyperparameters = SELF_TUNING_DEFAULTS
     optimizer = torch.optim.SGD(
         model_params.parameters(),
         lr=hyperparameters.learning_rate,
@@ -76,13 +75,3 @@ def data_selection(workload: spec.Workload, input_queue: Iterator[Dict[str, spec
                    global_step: int, rng: spec.RandomState) -> Dict[str, spec.Tensor]:
     return next(input_queue)
 
-
-class _Defaults:
-    learning_rate = 0.1
-    one_minus_beta1 = 0.1
-    weight_decay = 1e-5
-    warmup_factor = 0.05
-    end_factor = 0.01
-
-
-SELF_TUNING_DEFAULTS = _Defaults()

@@ -15,8 +15,7 @@ from torch import nn
 
 from algoperf_lite import data
 from algoperf_lite.spec import Target
-from algoperf_lite.workload_kit import (ScaleConfig, Splits, TensorData, TensorWorkload, derived_scales,
-                                        holdout_splits)
+from algoperf_lite.workload_kit import ScaleConfig, Splits, TensorWorkload, derived_scales, holdout_splits
 
 
 class LinearSoftmax(nn.Module):
@@ -68,10 +67,7 @@ class MnistLogreg(LogregWorkload):
     }
 
     def load_splits(self) -> Splits:
-        if self.scale == "smoke":
-            return holdout_splits(data.load_mnist_5k(), None, num_validation=1000, num_test=1000, seed=self.split_seed)
-        train, test = data.load_torchvision_mnist("MNIST", self.data_dir)
-        return holdout_splits(train, test, num_validation=10_000, num_test=0, seed=self.split_seed)
+        return data.mnist_splits(self.scale, self.data_dir, self.split_seed)
 
 
 class DigitsLogregZeroInit(DigitsLogreg):

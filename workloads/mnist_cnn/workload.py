@@ -61,10 +61,7 @@ class MnistCNN(TensorWorkload):
     }
 
     def load_splits(self) -> Splits:
-        if self.scale == "smoke":
-            return holdout_splits(data.load_mnist_5k(), None, num_validation=1000, num_test=1000, seed=self.split_seed)
-        train, test = data.load_torchvision_mnist("MNIST", self.data_dir)
-        return holdout_splits(train, test, num_validation=10_000, num_test=0, seed=self.split_seed)
+        return data.mnist_splits(self.scale, self.data_dir, self.split_seed)
 
     def build_model(self) -> SmallCNN:
         return SmallCNN(self.config.options["channels"], self.config.options["hidden"], self.activation)

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from algoperf_lite.spec import Target
-from algoperf_lite.workload_kit import (DecoderTransformer, ScaleConfig, Splits, TensorData, TensorWorkload,
-                                        derived_scales, holdout_splits)
+from algoperf_lite.transformer import DecoderTransformer
+from algoperf_lite.workload_kit import ScaleConfig, Splits, TensorData, TensorWorkload, derived_scales, holdout_splits
 
 PRIME = 97
 

@@ -26,7 +26,8 @@ import torch
 
 from algoperf_lite import data
 from algoperf_lite.spec import Target
-from algoperf_lite.workload_kit import DecoderTransformer, ScaleConfig, Splits, TensorData, TensorWorkload
+from algoperf_lite.transformer import DecoderTransformer
+from algoperf_lite.workload_kit import ScaleConfig, Splits, TensorData, TensorWorkload
 
 PAD = -1  # target of the padding after an eval split's last character: masked out
 

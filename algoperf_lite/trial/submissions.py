@@ -1,9 +1,10 @@
 """Find and load submission folders, in either form, behind one interface.
 
-A submission is a folder with ``submission.py``. AlgoPerf form: it defines
-``init_optimizer_state``, ``update_params``, ``get_batch_size``, ``data_selection`` and
-optionally ``prepare_for_eval`` (v0.6 passes ``train_state`` to ``update_params``, v0.5
-does not). Native form: it defines ``make_optimizer`` (see :mod:`algoperf_lite.native`).
+A submission is a folder with ``submission.py``. AlgoPerf form: it defines the functions
+of :class:`algoperf_lite.spec.Submission` (v0.6 passes ``train_state`` to
+``update_params``, v0.5 does not). Native form: it defines ``make_optimizer`` (see
+:mod:`algoperf_lite.native`). Either may have ``tuning_search_space.json`` and
+``self_tuning.json`` (the point it gets under self-tuning).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from algoperf_lite import compat, spec
 from algoperf_lite.errors import UserError
 from algoperf_lite.native import NativeAdapter
 from algoperf_lite.paths import submissions_dir
-from algoperf_lite.search_space import SearchSpace, load_search_space
+from algoperf_lite.trial.search_space import SearchSpace, load_search_space
 
 REQUIRED = ("init_optimizer_state", "update_params", "get_batch_size", "data_selection")
 SEARCH_SPACE_FILES = ("tuning_search_space.json", "tuning_search_space.yaml", "tuning_search_space.yml")
@@ -41,7 +42,7 @@ class Submission:
     get_batch_size: spec.GetBatchSizeFn
     data_selection: spec.DataSelectionFn
     prepare_for_eval: spec.PrepareForEvalFn | None = None
-    self_tuning_point: dict[str, Any] | None = field(default=None, repr=False)
+    self_tuning_point: dict[str, Any] | None = field(default=None, repr=False)  # self_tuning.json
 
     def batch_size_for(self, workload: spec.Workload) -> tuple[int, str]:
         """(batch size, source). AlgoPerf submissions key ``get_batch_size`` on AlgoPerf's
@@ -147,13 +148,13 @@ def load_submission(name_or_path: str) -> Submission:
     path = file.parent
     name = path.name if file.name == "submission.py" else file.stem
     module = _import_module(file)
-    search_space = _load_search_space(path)
+    search_space, self_tuning_point = _load_search_space(path), _load_self_tuning_point(path)
     if callable(getattr(module, "make_optimizer", None)):
-        adapter = NativeAdapter(module, _load_self_tuning_point(path))
+        adapter = NativeAdapter(module)
         return Submission(
             name, path, "native", search_space,
             adapter.init_optimizer_state, adapter.update_params, adapter.get_batch_size,
-            adapter.data_selection, None, adapter.self_tuning_point,
+            adapter.data_selection, None, self_tuning_point,
         )
     _check_functions(name, module, REQUIRED)
     update = module.update_params
@@ -168,4 +169,5 @@ def load_submission(name_or_path: str) -> Submission:
     return Submission(
         name, path, form, search_space, module.init_optimizer_state, update_params,
         module.get_batch_size, module.data_selection, getattr(module, "prepare_for_eval", None),
+        self_tuning_point,
     )

@@ -3,8 +3,8 @@
 Set-up (data onto the device, model init, input queue, optimizer state) is untimed.
 Then: data_selection -> update_params -> divergence and budget checks, every step; an
 eval after the first step, every ``eval_period_sec`` of submission time, and when
-training ends.
-``prepare_for_eval`` is timed; evaluation is not, and runs no submission code.
+training ends. ``prepare_for_eval`` is timed; evaluation is not, and runs no submission
+code. Everything the loop needs to know comes from the trial's :class:`TrialRecord`.
 """
 
 from __future__ import annotations
@@ -12,19 +12,22 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from algoperf_lite import distributed, spec
-from algoperf_lite.clock import SubmissionClock
-from algoperf_lite.hyperparameters import as_hyperparameters
-from algoperf_lite.loss_watch import LossWatch
-from algoperf_lite.seeds import derive_seed
-from algoperf_lite.submissions import Submission
-from algoperf_lite.workload_view import WorkloadView
+from algoperf_lite import spec
+from algoperf_lite.results import Outcome
+from algoperf_lite.trial import distributed
+from algoperf_lite.trial.clock import SubmissionClock
+from algoperf_lite.trial.loss_watch import LossWatch
+from algoperf_lite.trial.record import TrialRecord
+from algoperf_lite.trial.seeds import derive_seed
+from algoperf_lite.trial.submissions import Submission
+from algoperf_lite.trial.tuning import as_hyperparameters
+from algoperf_lite.trial.workload_view import WorkloadView
 
 EvalCallback = Callable[[dict[str, Any]], None]
 
@@ -39,17 +42,31 @@ class TrainResult:
     steps: int
     evals: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    exception: BaseException | None = field(default=None, repr=False)  # a failed submission's, for ``check``
+
+    def outcome(self, wall_time: float) -> Outcome:
+        return Outcome(status=self.status, reached=self.reached, time_to_target=self.time_to_target,
+                       steps_to_target=self.steps_to_target, submission_time=self.submission_time,
+                       steps=self.steps, num_evals=len(self.evals), wall_time=wall_time, error=self.error)
 
 
 @dataclass(frozen=True)
 class EvalSchedule:
-    """When to evaluate: every ``period_sec`` of submission time (AlgoPerf's rule), or,
-    for reproducibility checks, every ``every_steps`` steps. Always after step 1."""
+    """When to evaluate: every ``period_sec`` of submission time (AlgoPerf's rule); for
+    reproducibility checks every ``every_steps`` steps; or after exactly the steps
+    ``at_steps`` (``check``). The first two always evaluate after step 1."""
 
     period_sec: float
     every_steps: int | None = None
+    at_steps: Collection[int] | None = None
+
+    @classmethod
+    def of(cls, record: TrialRecord) -> EvalSchedule:
+        return cls(record.eval_period_sec, record.eval_every_steps)
 
     def due(self, step: int, now: float, next_eval_at: float) -> bool:
+        if self.at_steps is not None:
+            return step in self.at_steps
         if self.every_steps is not None:
             return step == 1 or step % self.every_steps == 0
         return now >= next_eval_at
@@ -66,68 +83,67 @@ def initial_train_state() -> dict[str, Any]:
             "accumulated_submission_time": 0.0, "last_eval_time": 0.0}
 
 
-def _wrapped(workload: spec.Workload, inner: torch.nn.Module, outer: torch.nn.Module) -> torch.nn.Module:
-    """Re-key the workload's parameter shapes and types to the wrapper's parameter names
-    ("module.", "_orig_mod." prefixes), so that submissions can still match them."""
-    by_id = {id(p): n for n, p in inner.named_parameters()}
-    names = {by_id[id(p)]: n for n, p in outer.named_parameters()}
-    workload._param_types = {names[n]: t for n, t in workload.model_params_types.items()}
-    workload._param_shapes = {names[n]: s for n, s in workload.param_shapes.items()}
-    return outer
+def _renamed(inner: torch.nn.Module, outer: torch.nn.Module) -> dict[str, str]:
+    """The wrapper's name of each of the model's parameters ("module.", "_orig_mod."
+    prefixes), so that the shape and type trees a submission sees match its model."""
+    by_id = {id(p): n for n, p in outer.named_parameters()}
+    return {n: by_id[id(p)] for n, p in inner.named_parameters()}
 
 
 def train(
     workload: spec.Workload,
     submission: Submission,
-    hyperparameters: dict[str, Any] | None,
-    seed: int,
-    batch_size: int,
-    budget_sec: float,
-    eval_period_sec: float,
+    record: TrialRecord,
     on_eval: EvalCallback | None = None,
-    stop_at_target: bool = True,
+    *,
     clock: SubmissionClock | None = None,
-    eval_every_steps: int | None = None,
-    compile_model: bool = False,
-    max_steps: int | None = None,
+    schedule: EvalSchedule | None = None,
+    evaluate: Callable[[torch.nn.Module, spec.ModelAuxiliaryState], dict[str, float]] | None = None,
 ) -> TrainResult:
-    """Train ``submission`` on ``workload`` until the target (if ``stop_at_target``), the
-    budget, ``TrainingCompleteError`` or ``max_steps`` (AlgoPerf's max_global_steps, for
-    tests: ends like TrainingCompleteError, with a final eval). Exceptions raised by the submission end the
-    trial as ``failed`` with their traceback; they never escape. Under torchrun, every
-    rank runs this; ``on_eval`` is called on rank 0 only."""
+    """Train ``submission`` on ``workload`` as ``record`` says: until the target (if
+    ``stop_at_target``), the budget, ``TrainingCompleteError`` or ``max_steps``
+    (AlgoPerf's max_global_steps: ends like TrainingCompleteError, with a final eval).
+    Exceptions raised by the submission end the trial as ``failed`` with their traceback;
+    they never escape. Under torchrun, every rank runs this; ``on_eval`` is called on rank
+    0 only. ``schedule`` and ``evaluate`` replace the record's eval schedule and the
+    workload's eval (``check`` evaluates a probe batch at chosen steps)."""
     device = getattr(workload, "device", torch.device("cpu"))
     ranks = distributed.setup(device)
     clock = clock or SubmissionClock(device, reduce_max=ranks.max if ranks else None)
-    schedule = EvalSchedule(eval_period_sec, eval_every_steps)
-    target = workload.target
-    hp = as_hyperparameters(hyperparameters)
+    schedule = schedule or EvalSchedule.of(record)
+    evaluate = evaluate or workload.eval_model
+    target, budget_sec, max_steps = record.target, record.budget_sec, record.max_steps
+    # Under self-tuning (no point) the submission's self_tuning.json point, in either form.
+    point = record.hyperparameters if record.hyperparameters is not None else submission.self_tuning_point
+    hp = as_hyperparameters(point)
     # Under torchrun a rank may not stop alone (the others would wait in a collective), so
     # there divergence is caught at the next eval, which every rank runs alike.
     watch = LossWatch(device) if ranks is None else None
-    view = WorkloadView(workload, on_loss=watch and watch.observe)  # the contract, no data
     evals: list[dict[str, Any]] = []
     eval_results: list[tuple[int, dict[str, float]]] = []  # AlgoPerf's form, for submissions
     step, time_to_target, steps_to_target = 0, math.inf, None
-    status, error = "budget_exhausted", None
+    status, error, exception = "budget_exhausted", None, None
 
     try:
         # --- untimed set-up ------------------------------------------------------------
         workload.prepare()
-        model, model_state = workload.init_model_fn(derive_seed(seed, "init"))
-        input_queue = workload.build_train_queue(batch_size, derive_seed(seed, "data"))
+        model, model_state = workload.init_model_fn(derive_seed(record.seed, "init"))
+        inner = model
+        input_queue = workload.build_train_queue(record.batch_size, derive_seed(record.seed, "data"))
         if ranks is not None:
-            model = _wrapped(workload, model, torch.nn.parallel.DistributedDataParallel(model))
+            model = torch.nn.parallel.DistributedDataParallel(model)
             input_queue = distributed.shard(input_queue, ranks)
-        if compile_model:  # compiles lazily at the first step: on the clock, as in AlgoPerf
-            model = _wrapped(workload, model, torch.compile(model))
+        if record.compile:  # compiles lazily at the first step: on the clock, as in AlgoPerf
+            model = torch.compile(model)
+        view = WorkloadView(workload, on_loss=watch and watch.observe,  # the contract, no data
+                            param_names=_renamed(inner, model) if model is not inner else None)
         optimizer_state = submission.init_optimizer_state(
-            view, model, model_state, hp, derive_seed(seed, "optimizer")
+            view, model, model_state, hp, derive_seed(record.seed, "optimizer")
         )
-        param_types = workload.model_params_types
+        param_types = view.model_params_types
         train_state = initial_train_state()
         next_eval_at = 0.0  # submission time of the next eval (time schedule)
-        step_rng_base = derive_seed(seed, "step")
+        step_rng_base = derive_seed(record.seed, "step")
 
         # --- the timed loop ------------------------------------------------------------
         clock.start()
@@ -165,7 +181,7 @@ def train(
             if now > budget_sec:
                 break
             eval_started = time.perf_counter()
-            metrics = workload.eval_model(model, model_state)
+            metrics = evaluate(model, model_state)
             row = {"step": step, "submission_time": now,
                    "eval_time": time.perf_counter() - eval_started, **metrics}
             evals.append(row)
@@ -178,10 +194,11 @@ def train(
             if error:
                 status = "diverged"
                 break
-            if math.isinf(time_to_target) and target.reached(metrics[f"validation/{target.metric}"]):
+            if target is not None and math.isinf(time_to_target) and target.reached(
+                    metrics[f"validation/{target.metric}"]):
                 time_to_target, steps_to_target = now, step
                 train_state["validation_goal_reached"] = True
-                if stop_at_target:
+                if record.stop_at_target:
                     status = "reached"
                     break
             if complete:
@@ -189,12 +206,12 @@ def train(
                 break
             next_eval_at = now + schedule.period_sec
             clock.resume()
-    except Exception:  # a submission's bug costs its trial only
-        status, error = "failed", traceback.format_exc(limit=-8)
+    except Exception as e:  # a submission's bug costs its trial only
+        status, error, exception = "failed", traceback.format_exc(limit=-8), e
 
     submission_time = clock.pause() if clock.running else clock.elapsed()
     return TrainResult(
         status=status, reached=not math.isinf(time_to_target), time_to_target=time_to_target,
         steps_to_target=steps_to_target, submission_time=submission_time, steps=step,
-        evals=evals, error=error,
+        evals=evals, error=error, exception=exception,
     )

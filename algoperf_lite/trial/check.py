@@ -17,9 +17,9 @@ schedules run their whole course, and checks that:
    (a submission that switches to averaged weights for an eval must switch back before
    the next step).
 
-The submission is called exactly as the runner calls it (the same arguments, the same
-contract-only workload view). Where the runner evaluates the eval splits, the check
-computes the loss of one fixed training batch: it needs the trend, in seconds.
+Every run is the runner's own (:func:`algoperf_lite.trial.runner.train`), with an explicit
+step schedule and, where a trial evaluates the eval splits, the loss of one fixed
+training batch: the check needs the trend, in seconds.
 """
 
 from __future__ import annotations
@@ -31,15 +31,16 @@ from dataclasses import dataclass
 
 import torch
 
-from algoperf_lite import registry, spec
+from algoperf_lite import spec
 from algoperf_lite.data import DataNotFoundError
-from algoperf_lite.hyperparameters import as_hyperparameters
 from algoperf_lite.paths import data_dir
-from algoperf_lite.runner import initial_train_state
-from algoperf_lite.search_space import SearchSpace
-from algoperf_lite.submissions import Submission, load_submission
-from algoperf_lite.trial import torch_threads
-from algoperf_lite.workload_view import WorkloadView
+from algoperf_lite.trial import workloads
+from algoperf_lite.trial.record import TrialRecord
+from algoperf_lite.trial.run import torch_threads
+from algoperf_lite.trial.runner import EvalSchedule, train
+from algoperf_lite.trial.search_space import SearchSpace
+from algoperf_lite.trial.submissions import Submission, load_submission
+from algoperf_lite.trial.workload_view import WorkloadView
 
 STEPS = 20
 SEED = 0
@@ -60,52 +61,43 @@ class CheckFailed(Exception):
     """One check did not hold; the message says which and why."""
 
 
-def _probe_loss(workload: spec.Workload, model, model_state, probe: dict) -> float:
-    with torch.no_grad():
-        logits, _ = workload.model_fn(model, probe, model_state, spec.ForwardPassMode.EVAL, SEED, False)
-        losses = workload.loss_fn(probe["targets"], logits, probe.get("weights"))
-    return float(losses["summed"] / losses["n_valid_examples"])
+def _probe_loss(workload: spec.Workload, probe: dict):
+    """The eval a check's runs make: the mean loss of one fixed training batch."""
+    def evaluate(model, model_state) -> dict[str, float]:
+        with torch.no_grad():
+            logits, _ = workload.model_fn(model, probe, model_state, spec.ForwardPassMode.EVAL, SEED, False)
+            losses = workload.loss_fn(probe["targets"], logits, probe.get("weights"))
+        return {"train/loss": float(losses["summed"] / losses["n_valid_examples"])}
+
+    return evaluate
 
 
 def _train(workload: spec.Workload, sub: Submission, point: dict | None, batch_size: int,
            steps: int, evals_at: set[int], probe: dict, what: str) -> list[float]:
-    """Run ``steps`` steps as the runner does; after each step in ``evals_at``, call
-    ``prepare_for_eval`` and record the probe loss. A submission's exception, or a
-    non-finite loss, raises CheckFailed naming ``what`` ran."""
-    view, hp = WorkloadView(workload), as_hyperparameters(point)
-    torch.manual_seed(SEED)  # the same dropout masks in every run
-    model, model_state = workload.init_model_fn(SEED)
-    queue = workload.build_train_queue(batch_size, SEED)
-    train_state = initial_train_state()
-    losses: list[float] = []
-    step = 0
-    try:
-        optimizer_state = sub.init_optimizer_state(view, model, model_state, hp, SEED)
-        for step in range(1, steps + 1):
-            rng = SEED + step
-            batch = sub.data_selection(view, queue, optimizer_state, model, model_state, hp, step - 1, rng)
-            optimizer_state, model, model_state = sub.update_params(
-                view, model, workload.model_params_types, model_state, hp, batch, workload.loss_type,
-                optimizer_state, [], step - 1, rng, train_state=train_state)
-            if step in evals_at:
-                if sub.prepare_for_eval is not None:
-                    optimizer_state, model, model_state = sub.prepare_for_eval(
-                        view, model, workload.model_params_types, model_state, hp, workload.loss_type,
-                        optimizer_state, [], step, rng)
-                losses.append(_probe_loss(workload, model, model_state, probe))
-    except Exception as e:
+    """Run ``steps`` steps with the runner; after each step in ``evals_at``, its
+    ``prepare_for_eval`` and the probe loss. A submission's exception, or a non-finite
+    loss, raises CheckFailed naming ``what`` ran."""
+    record = TrialRecord.of(workload, sub, hyperparameters=point, seed=SEED, batch_size=batch_size,
+                            budget_sec=math.inf, target=None, stop_at_target=False, max_steps=steps)
+    result = train(workload, sub, record, schedule=EvalSchedule(math.inf, at_steps=evals_at),
+                   evaluate=_probe_loss(workload, probe))
+    if result.exception is not None:
+        e = result.exception
         frame = traceback.extract_tb(e.__traceback__)[-1]
-        raise CheckFailed(f"{what}: {type(e).__name__} at step {step} ({frame.filename}:{frame.lineno}): {e}") from e
-    if not all(math.isfinite(v) for v in losses):
-        raise CheckFailed(f"{what}: non-finite training loss {losses}")
-    return losses
+        raise CheckFailed(f"{what}: {type(e).__name__} at step {result.steps + 1} "
+                          f"({frame.filename}:{frame.lineno}): {e}") from e
+    if result.status == "diverged":
+        raise CheckFailed(f"{what}: {result.error}")
+    return [row["train/loss"] for row in result.evals]
 
 
 def _self_tuning_point(sub: Submission, workload: spec.Workload) -> bool:
-    """Whether the submission trains without hyperparameters: native ones with
-    self_tuning.json, AlgoPerf ones when ``init_optimizer_state`` accepts None."""
+    """Whether the submission trains without hyperparameters: with self_tuning.json, or
+    (AlgoPerf form) when ``init_optimizer_state`` accepts None."""
+    if sub.self_tuning_point is not None:
+        return True
     if sub.form == "native":
-        return sub.self_tuning_point is not None
+        return False
     model, model_state = workload.init_model_fn(SEED)
     try:
         sub.init_optimizer_state(WorkloadView(workload), model, model_state, None, SEED)
@@ -151,7 +143,7 @@ def check_workload(sub: Submission, name: str, steps: int = STEPS,
     """The three checks on one workload at smoke scale."""
     started = time.perf_counter()
     try:
-        workload = registry.build_workload(name, "smoke", device, data_dir())
+        workload = workloads.build_workload(name, "smoke", device, data_dir())
         workload.prepare()
     except DataNotFoundError as e:
         why = str(e).split(":")[0]  # the message's first clause; `run` prints all of it
@@ -173,9 +165,9 @@ def _describe(space: SearchSpace | None) -> str:
     return f"{len(space.dimensions)} hyperparameters"
 
 
-def check_submission(submission: str, workloads: list[str] | None = None, steps: int = STEPS,
+def check_submission(submission: str, names: list[str] | None = None, steps: int = STEPS,
                      report=print) -> list[WorkloadCheck]:
-    """Check one submission on ``workloads`` (default: every registered one), calling
+    """Check one submission on the workloads ``names`` (default: every registered one), calling
     ``report`` with one line per workload as it goes."""
     sub = load_submission(submission)
     report(f"check {sub.name} ({sub.form} form), search space: {_describe(sub.search_space)}")
@@ -183,18 +175,18 @@ def check_submission(submission: str, workloads: list[str] | None = None, steps:
     # The models are tiny: one thread is as fast, and several times faster when the CPU
     # is shared (adamw's check: 15 s against 52 s on 2 busy cores).
     with torch_threads(1):
-        for name in workloads or sorted(registry.workload_classes()):
+        for name in names or sorted(workloads.workload_classes()):
             result = check_workload(sub, name, steps)
             report(f"  {result.status.upper():4}  {name:<27} {result.detail} [{result.seconds:.1f} s]")
             results.append(result)
     return results
 
 
-def check_command(submission: str, workloads: list[str] | None = None) -> int:
+def check_command(submission: str, names: list[str] | None = None) -> int:
     """Print the checks of ``submission``; 0 if no workload failed (skipped ones do not
     count) and the loss went down on at least one, else 1."""
     started = time.perf_counter()
-    results = check_submission(submission, workloads)
+    results = check_submission(submission, names)
     counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "skip")}
     never_down = counts["pass"] > 0 and not any(r.loss_down for r in results)
     if never_down:

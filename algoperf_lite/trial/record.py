@@ -1,0 +1,89 @@
+"""What a trial is, resolved: the :class:`TrialRecord` that the runner trains from and that
+``spec.json`` holds."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from algoperf_lite import spec
+from algoperf_lite.rules import Rules, load_rules
+from algoperf_lite.trial import distributed
+
+# Field metadata: a field that describes the trial (where it ran, how it was derived)
+# without deciding its result is left out of the plan's identity.
+DESCRIBES = {"identity": False}
+
+
+def _describes(default: Any = dataclasses.MISSING) -> Any:
+    return field(default=default, metadata=DESCRIBES)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    workload: str
+    scale: str
+    submission: str  # the display name (the folder's)
+    ruleset: str
+    rules: Rules
+    study: int
+    trial: int
+    seed: int  # this trial's, derived from the root seed
+    hyperparameters: dict[str, Any] | None  # None under self-tuning
+    # The workload's budget and eval period in this machine's seconds (times the self-tuning
+    # multiplier and budget_scale), unless given.
+    budget_sec: float
+    eval_period_sec: float
+    target: spec.Target | None  # None: train without one (``check``)
+    stop_at_target: bool
+    batch_size: int
+    compile: bool
+    threads: int | None  # torch threads on a CPU (part of the measurement); None on a GPU
+    variant_of: str | None = None
+    submission_path: str = _describes("")
+    submission_form: str = _describes("")
+    root_seed: int = _describes(0)
+    search_space: Any = _describes(None)
+    budget_scale: float = _describes(1.0)
+    step_hint: int = _describes(0)
+    eval_every_steps: int | None = _describes(None)
+    max_steps: int | None = _describes(None)
+    num_processes: int = _describes(1)
+    device: str = _describes("cpu")
+    batch_size_source: str = _describes("given")
+
+    @classmethod
+    def of(cls, workload: spec.Workload, submission: Any, **fields: Any) -> TrialRecord:
+        """A record for ``submission`` (a loaded :class:`~algoperf_lite.trial.submissions.Submission`)
+        on ``workload``: the workload's target, budget, eval period and step hint, the
+        submission's batch size, and ``fields`` for anything else (tests, scripts and
+        ``check`` train this way; :func:`~algoperf_lite.trial.run.prepare_trial` too)."""
+        if "batch_size" not in fields:
+            fields["batch_size"], fields["batch_size_source"] = submission.batch_size_for(workload)
+        defaults = dict(
+            workload=workload.name, variant_of=workload.variant_of, scale=workload.scale,
+            submission=submission.name, submission_path=str(submission.path), submission_form=submission.form,
+            ruleset="external", rules=load_rules(), study=0, trial=0, seed=0, hyperparameters=None,
+            search_space=submission.search_space.to_json() if submission.search_space else None,
+            budget_sec=workload.max_allowed_runtime_sec, eval_period_sec=workload.eval_period_time_sec,
+            step_hint=workload.step_hint, target=workload.target, stop_at_target=True, compile=False,
+            threads=None, num_processes=distributed.world_size(), device=str(getattr(workload, "device", "cpu")),
+        )
+        return cls(**{**defaults, **fields})
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide the trial's result, as JSON: trials of one plan that
+        differ here are different trials."""
+        data = self.to_json()
+        return {f.name: data[f.name] for f in dataclasses.fields(self) if f.metadata.get("identity", True)}
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["rules"] = self.rules.to_json()
+        data["target"] = self.target._asdict() if self.target is not None else None
+        return data
+
+    @property
+    def label(self) -> str:
+        return f"{self.submission} on {self.workload}, study {self.study} trial {self.trial}"

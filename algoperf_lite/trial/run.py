@@ -1,0 +1,125 @@
+"""One trial from its config to its record on disk:
+TrialConfig -> prepare_trial (names, scale, device, seed, point, budget resolved) ->
+run_prepared (data, train, write results/.../trial_<i>/)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from algoperf_lite import spec
+from algoperf_lite.errors import UserError
+from algoperf_lite.paths import data_dir as resolve_data_dir
+from algoperf_lite.results import Outcome, TrialWriter, trial_dir
+from algoperf_lite.trial import distributed, workloads
+from algoperf_lite.trial.config import TrialConfig
+from algoperf_lite.trial.environment import describe_environment
+from algoperf_lite.trial.record import TrialRecord
+from algoperf_lite.trial.runner import EvalCallback, train
+from algoperf_lite.trial.seeds import derive_seed
+from algoperf_lite.trial.submissions import Submission, load_submission
+from algoperf_lite.trial.tuning import trial_point
+
+
+@dataclass
+class PreparedTrial:
+    """A trial with everything resolved, before any training: its record (what spec.json
+    will hold), its folder, and the workload (data not yet loaded) and submission."""
+
+    record: TrialRecord
+    path: Path
+    workload: spec.Workload
+    submission: Submission
+
+
+def prepare_trial(config: TrialConfig) -> PreparedTrial:
+    """Resolve names, scale, device, seed, hyperparameters, budget; raise UserError on
+    bad input before anything is trained or written. The data is loaded by
+    :func:`run_prepared`, before it writes anything."""
+    device = distributed.local_device(workloads.resolve_device(config.device))
+    scale = workloads.resolve_scale(config.scale, device)
+    submission = load_submission(config.submission)
+    if config.ruleset == "self" and submission.form == "native" and submission.self_tuning_point is None:
+        raise UserError(f"submission {submission.name} has no self_tuning.json, the fixed point a native "
+                        f"submission uses under self-tuning; add one or run with ruleset=external")
+    # Built, not loaded: a study prepares every trial up front and checks each workload's data once.
+    workload = workloads.build_workload(config.workload, scale, device, resolve_data_dir(config.data_dir))
+    budget_scale = budget_scale_for(config.budget_scale, workload.name)
+    record = TrialRecord.of(
+        workload, submission,
+        ruleset=config.ruleset, rules=config.rules, study=config.study, trial=config.trial,
+        root_seed=config.seed,
+        seed=derive_seed(config.seed, config.study, config.trial, submission.name, workload.name),
+        hyperparameters=trial_point(submission.search_space, config.ruleset, config.rules, config.seed,
+                                    submission.name, config.study, config.trial),
+        # The workload's budget and eval period in this machine's seconds (an explicit
+        # budget_sec or eval_period_sec is taken as given).
+        budget_sec=config.rules.budget(config.budget_sec or workload.max_allowed_runtime_sec * budget_scale,
+                                       config.ruleset),
+        eval_period_sec=config.eval_period_sec or workload.eval_period_time_sec * budget_scale,
+        budget_scale=budget_scale, stop_at_target=config.stop_at_target,
+        eval_every_steps=config.eval_every_steps, compile=config.compile, max_steps=config.max_steps,
+        device=str(device),
+        # Part of the measurement on a CPU: every trial of a study runs on the same count.
+        threads=config.threads if device.type == "cpu" else None,
+    )
+    path = trial_dir(Path(config.results_dir), record.ruleset, record.submission, record.study, record.workload,
+                     record.trial)
+    return PreparedTrial(record, path, workload, submission)
+
+
+def budget_scale_for(value: Any, workload: str) -> float:
+    """The config's ``budget_scale`` for ``workload``: one number for every workload, or a
+    mapping of workload names to numbers (those not named get 1)."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(workloads.workload_classes()))
+        if unknown:
+            raise UserError(f"budget_scale names unknown workload(s) {', '.join(unknown)}; "
+                            f"`algoperf-lite list` shows the registered names")
+    scale = value.get(workload, 1.0) if isinstance(value, dict) else value
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
+        raise UserError(f"budget_scale must be a positive number or a mapping of workload names to positive "
+                        f"numbers (scripts/machine_speed.py prints one), got {value!r}")
+    return float(scale)
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on ``threads`` torch threads (None: as set), then restore the count."""
+    saved = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None) -> Outcome:
+    """Load the data, train and write the record; the outcome as written."""
+    with torch_threads(trial.record.threads):  # before anything reads the count, environment.json included
+        started = time.perf_counter()
+        trial.workload.prepare()  # untimed set-up; missing data files are the user's to fix (UserError)
+        # Under torchrun only rank 0 writes; the other ranks train alongside.
+        writer = TrialWriter(trial.path) if distributed.is_main_process() else None
+        if writer is not None:
+            writer.write_spec(trial.record.to_json())
+            writer.write_environment(describe_environment(trial.workload.device))
+
+        def record_eval(row: dict[str, Any]) -> None:
+            writer.append_eval(row)
+            if on_eval is not None:
+                on_eval(row)
+
+        result = train(trial.workload, trial.submission, trial.record,
+                       on_eval=record_eval if writer is not None else None)
+        outcome = result.outcome(wall_time=time.perf_counter() - started)
+        if writer is not None:
+            writer.write_outcome(outcome)
+        return outcome

@@ -1,0 +1,59 @@
+"""What a submission is handed as ``workload``: the contract and nothing else.
+
+The view exposes exactly the public names of :class:`spec.WorkloadContract` (model_fn,
+loss_fn, parameter shapes and types, step hint, budget, ...), read from the workload it
+wraps. The data splits and the eval are not among them, so validation and test data are
+not reachable through what a submission is handed (rules.md, "What a submission may not
+do"). Python cannot stop deliberate introspection; the rules forbid it."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from algoperf_lite import spec
+
+CONTRACT = frozenset(name for name in dir(spec.WorkloadContract) if not name.startswith("_"))
+# Bound once (called every step: no lookup cost); the rest is read through when asked.
+METHODS = tuple(sorted(n for n in CONTRACT if inspect.isfunction(getattr(spec.WorkloadContract, n))))
+
+
+def _watched_loss_fn(loss_fn: Callable[..., Any], on_loss: Callable[[Any], None]) -> Callable[..., Any]:
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        losses = loss_fn(*args, **kwargs)
+        on_loss(losses["summed"])
+        return losses
+
+    return watched
+
+
+class WorkloadView:
+    __slots__ = ("_get", "_renamed", *METHODS)
+
+    def __init__(self, workload: spec.Workload, on_loss: Callable[[Any], None] | None = None,
+                 param_names: dict[str, str] | None = None):
+        """``on_loss`` sees every training loss the submission computes (the runner's
+        divergence check). ``param_names`` maps the workload's parameter names to those
+        of the model the submission is handed, when the runner wrapped it (DDP,
+        ``torch.compile`` prefix the names): the shape and type trees use those."""
+        object.__setattr__(self, "_get", lambda name: getattr(workload, name))
+        object.__setattr__(self, "_renamed", param_names)
+        for name in METHODS:
+            object.__setattr__(self, name, getattr(workload, name))
+        if on_loss is not None:
+            object.__setattr__(self, "loss_fn", _watched_loss_fn(workload.loss_fn, on_loss))
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in CONTRACT:
+            raise AttributeError(
+                f"workload.{name} is not part of the submission contract "
+                f"(available: {', '.join(sorted(CONTRACT))})"
+            )
+        value = self._get(name)
+        if self._renamed is not None and name in ("param_shapes", "model_params_types"):
+            return {self._renamed[k]: v for k, v in value.items()}
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a submission may not change workload.{name}")
