@@ -11,115 +11,37 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from algoperf_lite.console import stdout_console
 from algoperf_lite.errors import UserError
 
-# Wide enough for the tables when piped to a log (rich assumes 80 columns there).
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-
-
-def _register_rule_presets() -> None:
-    """Offer configs/rules/*.yaml as the ``rules`` group to configs outside configs/
-    (the presets stay in one place)."""
-    from hydra.core.config_store import ConfigStore
-    from omegaconf import OmegaConf
-
-    from algoperf_lite.paths import configs_dir
-
-    for file in sorted((configs_dir() / "rules").glob("*.yaml")):
-        ConfigStore.instance().store(group="rules", name=file.stem, node=OmegaConf.load(file))
-
-
-def compose_config(config_name: str, overrides: list[str], subdir: str | None = None) -> Any:
-    """The Hydra config ``configs/[<subdir>/]<config_name>.yaml`` with command-line
-    overrides. ``run`` lives in configs/run/, apart from configs/study/: its ``study``
-    key is a study index, which Hydra would otherwise read as that group's choice."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from algoperf_lite.paths import configs_dir
-
-    from hydra.core.config_store import ConfigStore
-
-    config_dir = configs_dir() / subdir if subdir else configs_dir()
-    if subdir:
-        _register_rule_presets()
-    try:
-        with initialize_config_dir(config_dir=str(config_dir), version_base=None):
-            return compose(config_name=config_name, overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError(f"bad override in {' '.join(overrides)!r}: {first}; overrides look like key=value") from e
-    finally:
-        # Registered for this compose only: a later compose of configs/ finds the same
-        # presets as files, and Hydra warns about a schema of the same name.
-        ConfigStore.instance().repo.pop("rules", None)
-
-
-def _plain(value: Any) -> Any:
-    """A config value as plain Python (a mapping node as a dict)."""
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-
-
-def _typed(cfg: Any, key: str, cast: type, optional: bool = False) -> Any:
-    """``cfg[key]`` as ``cast``, or a UserError naming the key and the expected type."""
-    value = cfg[key]
-    if value is None and optional:
-        return None
-    if cast is bool and isinstance(value, bool) or cast is not bool and isinstance(value, (str, int, float)) \
-            and not isinstance(value, bool):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[cast]
-    raise UserError(f"{key}={value!r} is not valid: {key} must be {kind}{' or null' if optional else ''}")
+console = stdout_console()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from algoperf_lite.distributed import is_main_process
-    from algoperf_lite.progress import EvalTable, outcome_line
-    from algoperf_lite.rules import Rules
-    from algoperf_lite.trial import TrialSpec, budget_scale_for, prepare_trial, run_prepared
+    from algoperf_lite.configs import load_config
+    from algoperf_lite.trial.distributed import is_main_process
+    from algoperf_lite.trial.progress import EvalTable, outcome_line
+    from algoperf_lite.trial.run import prepare_trial, run_prepared
 
-    cfg = compose_config("run", args.overrides, subdir="run")
+    config = load_config("run", args.overrides)
     if not is_main_process():  # under torchrun, rank 0 speaks for all
         console.quiet = True
-    spec = TrialSpec(
-        workload=_typed(cfg, "workload", str), submission=_typed(cfg, "submission", str),
-        rules=Rules.from_mapping(cfg.rules), ruleset=_typed(cfg, "ruleset", str),
-        study=_typed(cfg, "study", int), trial=_typed(cfg, "trial", int), root_seed=_typed(cfg, "seed", int),
-        scale=_typed(cfg, "scale", str), device=_typed(cfg, "device", str),
-        data_dir=_typed(cfg, "data_dir", str, optional=True), results_dir=_typed(cfg, "results_dir", str),
-        stop_at_target=_typed(cfg, "stop_at_target", bool),
-        eval_period_sec=_typed(cfg, "eval_period_sec", float, optional=True),
-        eval_every_steps=_typed(cfg, "eval_every_steps", int, optional=True),
-        compile=_typed(cfg, "compile", bool),
-        max_steps=_typed(cfg, "max_steps", int, optional=True),
-        budget_sec=_typed(cfg, "budget_sec", float, optional=True),
-        threads=_typed(cfg, "threads", int, optional=True),
-        budget_scale=budget_scale_for(_plain(cfg.budget_scale), _typed(cfg, "workload", str)),
-    )
-    trial = prepare_trial(spec)
+    trial = prepare_trial(config)
     r = trial.record
     console.print(
-        f"[bold]{escape(r['submission'])}[/bold] ({r['submission_form']}) on [bold]{r['workload']}[/bold] "
-        f"({r['scale']}, {r['device']}), {r['ruleset']} tuning, study {r['study']} trial {r['trial']}, "
-        f"seed {r['seed']}, batch {r['batch_size']} ({r['batch_size_source'].replace('_', ' ')}), "
-        f"budget {r['budget_sec']:g} s"
+        f"[bold]{escape(r.submission)}[/bold] ({r.submission_form}) on [bold]{r.workload}[/bold] "
+        f"({r.scale}, {r.device}), {r.ruleset} tuning, study {r.study} trial {r.trial}, "
+        f"seed {r.seed}, batch {r.batch_size} ({r.batch_size_source.replace('_', ' ')}), "
+        f"budget {r.budget_sec:g} s"
     )
-    if r["hyperparameters"]:
+    if r.hyperparameters:
         console.print("hyperparameters: " + escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                                            for k, v in r["hyperparameters"].items())))
-    table = None if cfg.quiet else EvalTable(r["target"], console)
-    _, outcome = run_prepared(trial, on_eval=table)
-    console.print(outcome_line(r["workload"], escape(r["submission"]), r["target"], outcome))
+                                                            for k, v in r.hyperparameters.items())))
+    outcome = run_prepared(trial, on_eval=None if config.quiet else EvalTable(r.target, console))
+    console.print(outcome_line(r.workload, escape(r.submission), r.target, outcome))
     console.print(f"record: {trial.path}")
     return 0
 
@@ -127,15 +49,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     import torch
 
-    from algoperf_lite.registry import SCALES, build_workload, workload_classes
-    from algoperf_lite.submissions import available_submissions
+    from algoperf_lite.trial.submissions import available_submissions
+    from algoperf_lite.trial.workloads import SCALES, build_workload, workload_classes
 
     table = Table("workload", "family", "scale", "target", "budget (s)", "eval every (s)", "batch", "target set")
     for name, (family, _) in sorted(workload_classes().items()):
         for scale in SCALES:
             w = build_workload(name, scale, torch.device("cpu"))
             t = w.target
-            table.add_row(name, family, scale, f"{t.metric} {'>=' if t.maximize else '<='} {t.value:g}",
+            table.add_row(name, family, scale, f"{t.metric} {t.comparison} {t.value:g}",
                           f"{w.max_allowed_runtime_sec:g}", f"{w.eval_period_time_sec:g}",
                           str(w.default_batch_size),
                           "calibrated" if w.describe().get("calibrated") else "not yet calibrated")
@@ -149,11 +71,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_study(args: argparse.Namespace) -> int:
     from algoperf_lite.study.command import study_command
 
-    return study_command(args.overrides, dry_run=args.dry_run)
+    return study_command(args.overrides, dry_run=args.dry_run, console=console)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from algoperf_lite.check import check_command
+    from algoperf_lite.trial.check import check_command
 
     return check_command(args.submission, args.workloads or None)
 
