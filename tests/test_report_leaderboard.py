@@ -104,11 +104,29 @@ def test_ranking_table_matches_scores_csv(site: Path, page: Page) -> None:
         rows = ranking_rows(page, ruleset)
         assert [r[:3] for r in rows] == [[str(k), s, f"{v:.4f}"] for k, s, v in
                                          zip(group["rank"], group["submission"], group["score"])]
-        intervals = zip(group["score_low"], group["score_high"])
-        assert [r[3] for r in rows] == [f"{lo:.4f} – {hi:.4f}" for lo, hi in intervals]
+        intervals = zip(group["score_low"], group["score_high"], group["interval_note"])
+        assert [r[3] for r in rows] == [note or f"{lo:.4f} – {hi:.4f}" for lo, hi, note in intervals]
+        assert all(lo <= v <= hi for lo, v, hi in zip(group["score_low"], group["score"], group["score_high"]))
+    html = (site / "leaderboard.html").read_text(encoding="utf-8")
+    note = html.split('id="interval-note-external_tuning">', 1)[1].split("</p>", 1)[0]
+    assert "covers the population score" in note and "pinned at 1.0" in note  # the honest figures
     # Hand check of the external order: baseline is fastest on cifar (median of 50 and 40 = 45) and
     # 1.35x adamw's 7.75 on mnist; adamw wins mnist only; the others win nothing.
     assert [r[1] for r in ranking_rows(page, "external_tuning")] == ["baseline", "adamw", XSS_IMG, XSS]
+
+
+def test_one_study_shows_no_interval(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    root = make_results_dir(tmp_path, {("a", "w"): [[10.0, 12.0]], ("b", "w"): [[20.0, INF]]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScoringWarning)
+        assert score_command(root, None) == 0 and report_command(root, None) == 0
+    assert capsys.readouterr().out.count("n/a: 1 study") == 2  # the CLI table
+    scores = pd.read_csv(root / "scores.csv", keep_default_na=False)
+    assert scores["interval_note"].tolist() == ["n/a: 1 study"] * 2
+    assert (scores[["score_low", "score_high", "rank_low", "rank_high"]] == "").all().all()  # empty cells
+    page = Page((root / "leaderboard.html").read_text(encoding="utf-8"))
+    assert [r[3:5] for r in ranking_rows(page, "external_tuning")] == [["n/a: 1 study", "n/a"]] * 2
+    assert "1 – 1" not in (root / "leaderboard.html").read_text(encoding="utf-8")
 
 
 def test_hostile_names_are_text(site: Path, page: Page) -> None:

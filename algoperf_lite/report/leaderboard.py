@@ -23,6 +23,8 @@ import pandas as pd
 
 from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, TrialSet, compute_scores
 from algoperf_lite.scoring.algoperf_logs import load_rules, read_algoperf_logs, read_evals, trial_spec_reader
+from algoperf_lite.scoring.bootstrap import COVERAGE_NOTE
+from algoperf_lite.scoring.commands import interval_cells
 from algoperf_lite.scoring.results_dir import read_json, read_results_dir
 
 from . import plots
@@ -206,8 +208,7 @@ def _ranking_rows(b: Board, ruleset: str) -> list[dict]:
             speedup = f"{r.speedup:.2f}× ({r.speedup_workloads})"
         rows.append({
             "rank": int(r.rank), "submission": r.submission, "score": f"{r.score:.4f}",
-            "score_raw": repr(float(r.score)), "interval": f"{r.score_low:.4f} – {r.score_high:.4f}",
-            "ranks": f"{r.rank_low}" if r.rank_low == r.rank_high else f"{r.rank_low}–{r.rank_high}",
+            "score_raw": repr(float(r.score)), **dict(zip(("interval", "ranks"), interval_cells(r))),
             "reached": f"{r.reached}/{r.num_workloads}",
             "steps_score": f"{steps[r.submission]:.4f}" if r.submission in steps else "–", "speedup": speedup,
         })
@@ -298,6 +299,7 @@ def _section(b: Board, ruleset: str) -> dict:
     max_tau = b.result.settings.max_tau
     return {
         "id": _safe(ruleset), "title": title, "submissions": order, "ranking": _ranking_rows(b, ruleset),
+        "interval_note": COVERAGE_NOTE if "score_low" in board else "",
         "profile_image": b.figure(plots.profile_figure(profiles, order, f"{title}: performance profiles"),
                                   ruleset, "performance_profiles"),
         "heatmap_image": b.figure(plots.ratio_heatmap(ratios, max_tau, f"{title}: time-to-target ratios"),
@@ -318,7 +320,8 @@ def _settings(b: Board, study: dict) -> list[tuple[str, str]]:
          + "; median over studies"),
         ("workloads scored", f"{len(bench.workloads)}: {', '.join(bench.workloads)}"),
         ("held-out variants", ", ".join(f"{v} (guards {w})" for v, w in bench.variants.items()) or "none"),
-        ("intervals", f"{s.level:.0%} bootstrap over studies, {s.n_boot} resamples, seed {s.seed}"),
+        ("intervals", f"{s.level:.0%} smoothed bootstrap over studies with a split pivot (see the note under each "
+                      f"ranking), {s.n_boot} resamples, seed {s.seed}; none for a submission with a 1-study cell"),
         ("speedup reference", b.reference or "none"),
         ("rule constants", json.dumps(rules, sort_keys=True)),
         *[("left out", line) for line in b.info],

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -71,20 +72,30 @@ def algoperf_summary(trialset: TrialSet, targets: str | Path, trial_selection: s
             f"{len(bench.workloads)} workloads{held_out}; per study {pick}")
 
 
+def interval_cells(row: Any) -> list[str]:
+    """The score interval and rank range of one scores row, or its note where there is none
+    (a submission with a cell of 1 study: "n/a: 1 study")."""
+    if not hasattr(row, "score_low"):  # scored without intervals (n_boot 0)
+        return ["–", "–"]
+    if getattr(row, "interval_note", "") or np.isnan(row.score_low):
+        return [row.interval_note or "n/a", "n/a"]
+    ranks = str(row.rank_low) if row.rank_low == row.rank_high else f"{row.rank_low}–{row.rank_high}"
+    return [f"{row.score_low:.4f} – {row.score_high:.4f}", ranks]
+
+
 def scores_table(result: ScoreResult, ruleset: str) -> Table:
     s = result.settings
     how = "100-point trapezoid" if s.integral == "trapezoid" else "exact integral"
     table = Table(title=f"{ruleset}: score on {s.metric} to target (r_max {s.max_tau:g}, {how})")
     board = result.scores[result.scores["ruleset"] == ruleset]
     has_ci, has_speedup = "score_low" in board, "speedup" in board
-    for name in ("rank", "submission", "score", *(["95% interval", "ranks"] if has_ci else []), "reached",
-                 *(["speedup"] if has_speedup else [])):
+    for name in ("rank", "submission", "score", *([f"{s.level:.0%} interval", "ranks"] if has_ci else []),
+                 "reached", *(["speedup"] if has_speedup else [])):
         table.add_column(name, justify="left" if name == "submission" else "right")
     for r in board.itertuples(index=False):
         cells = [str(r.rank), Text(r.submission), f"{r.score:.4f}"]  # Text: names are not rich markup
         if has_ci:
-            cells += [f"{r.score_low:.4f} – {r.score_high:.4f}",
-                      str(r.rank_low) if r.rank_low == r.rank_high else f"{r.rank_low}–{r.rank_high}"]
+            cells += interval_cells(r)
         cells.append(f"{r.reached}/{r.num_workloads}")
         if has_speedup:
             cells.append("–" if not np.isfinite(r.speedup) else f"{r.speedup:.2f}× ({r.speedup_workloads})")

@@ -124,6 +124,8 @@ def compute_scores(trialset: TrialSet, settings: ScoreSettings | None = None, st
             cells = [[by_cell.get((sub, w), np.empty(0)) for w in workloads] for sub in subs]
             for key, values in bootstrap_intervals(cells, score_fn, s.n_boot, s.seed, s.level).items():
                 board[key] = values
+            # Ranks stay integers; where there is no interval (1 study) they are <NA>, empty in CSV.
+            board[["rank_low", "rank_high"]] = board[["rank_low", "rank_high"]].round().astype("Int64")
         if s.reference is not None:
             if s.reference in subs:
                 board = board.join(geometric_mean_speedup(wide.iloc[:, :n_base], s.reference), on="submission")
