@@ -20,12 +20,24 @@ from algoperf_lite.errors import UserError
 console = stdout_console()
 
 
+def _print_config(name: str, overrides: list[str]) -> int:
+    """``--cfg``: the composed config, as Hydra's ``--cfg job`` prints it."""
+    from omegaconf import OmegaConf
+
+    from algoperf_lite.configs import compose
+
+    console.print(OmegaConf.to_yaml(compose(name, overrides)), markup=False, end="")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from algoperf_lite.configs import load_config
     from algoperf_lite.trial.distributed import is_main_process
     from algoperf_lite.trial.progress import EvalTable, outcome_line
     from algoperf_lite.trial.run import prepare_trial, run_prepared
 
+    if args.cfg:
+        return _print_config("run", args.overrides)
     config = load_config("run", args.overrides)
     if not is_main_process():  # under torchrun, rank 0 speaks for all
         console.quiet = True
@@ -38,7 +50,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"budget {r.budget_sec:g} s"
     )
     if r.hyperparameters:
-        console.print("hyperparameters: " + escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+        chosen = " (a chosen point: not a tuning trial)" if r.point_source == "chosen" else ""
+        console.print(f"hyperparameters{chosen}: " + escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                             for k, v in r.hyperparameters.items())))
     outcome = run_prepared(trial, on_eval=None if config.quiet else EvalTable(r.target, console))
     console.print(outcome_line(r.workload, escape(r.submission), r.target, outcome))
@@ -49,28 +62,40 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     import torch
 
+    from algoperf_lite.configs import load_config
+    from algoperf_lite.paths import search_path
     from algoperf_lite.trial.submissions import available_submissions
     from algoperf_lite.trial.workloads import SCALES, build_workload, workload_classes
 
+    config = load_config("run", args.overrides)  # for workloads_path and submissions_path
+    registered = sorted(workload_classes(config.workloads_path).items())
     table = Table("workload", "family", "scale", "target", "budget (s)", "eval every (s)", "batch", "target set")
-    for name, (family, _) in sorted(workload_classes().items()):
+    for name, entry in registered:
         for scale in SCALES:
-            w = build_workload(name, scale, torch.device("cpu"))
+            w = build_workload(name, scale, torch.device("cpu"), workloads_path=config.workloads_path)
             t = w.target
-            table.add_row(name, family, scale, f"{t.metric} {t.comparison} {t.value:g}",
+            table.add_row(name, entry.family, scale, f"{t.metric} {t.comparison} {t.value:g}",
                           f"{w.max_allowed_runtime_sec:g}", f"{w.eval_period_time_sec:g}",
                           str(w.default_batch_size),
                           "calibrated" if w.describe().get("calibrated") else "not yet calibrated")
     console.print(table)
-    variants = [f"{name} (of {cls.variant_of})" for name, (_, cls) in sorted(workload_classes().items()) if cls.variant_of]
+    variants = [f"{name} (of {entry.cls.variant_of})" for name, entry in registered if entry.cls.variant_of]
     console.print("held-out variants: " + ", ".join(variants))
-    console.print("submissions: " + escape(", ".join(available_submissions())))
+    # Where each comes from: one line per folder of the search path (paths are too long for a table).
+    for kind, folders in (("workloads", {n: e.folder.parent for n, e in registered}),
+                          ("submissions", {n: f.parent for n, f in available_submissions(config.submissions_path).items()})):
+        for i, root in enumerate(search_path(kind, getattr(config, f"{kind}_path"))):
+            names = sorted(n for n, folder in folders.items() if folder == root)
+            where = "built-in" if i == 0 else "added"
+            console.print(f"{kind} ({where}, {escape(str(root))}): {escape(', '.join(names)) or '(none)'}")
     return 0
 
 
 def cmd_study(args: argparse.Namespace) -> int:
     from algoperf_lite.study.command import study_command
 
+    if args.cfg:
+        return _print_config("study", args.overrides)
     return study_command(args.overrides, dry_run=args.dry_run, console=console)
 
 
@@ -89,7 +114,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         if key != "data_dir" or not sep:
             raise UserError(f"bad argument {override!r}: `data download NAME` takes only data_dir=DIR")
         data_dir = value
-    return download_command(args.name, data_dir)
+    return download_command(args.name, data_dir, console)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -115,34 +140,47 @@ def cmd_report(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="algoperf-lite", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    # --debug in any position: every subcommand takes it too (without resetting the top one's).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="train one submission on one workload (one trial)")
-    run.add_argument("overrides", nargs="*", help="config overrides key=value (configs/run/run.yaml)")
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    run = add("run", help="train one submission on one workload (one trial)")
+    run.add_argument("overrides", nargs="*", help="config overrides key=value (TrialConfig: algoperf_lite/trial/"
+                                                  "config.py); hp.NAME=VALUE sets a hyperparameter")
+    run.add_argument("--cfg", action="store_true", help="print the composed config and exit")
     run.set_defaults(func=cmd_run)
 
-    study = sub.add_parser("study", help="run a whole study (every submission x workload x study x trial), "
-                                         "then score it and write the leaderboard")
-    study.add_argument("overrides", nargs="*", help="config overrides key=value (configs/study.yaml)")
+    study = add("study", help="run a whole study (every submission x workload x study x trial), "
+                              "then score it and write the leaderboard")
+    study.add_argument("overrides", nargs="*", help="config overrides key=value (StudyConfig: "
+                                                    "algoperf_lite/study/config.py)")
     study.add_argument("--dry-run", action="store_true", help="print the plan and its worst-case time; run nothing")
+    study.add_argument("--cfg", action="store_true", help="print the composed config and exit")
     study.set_defaults(func=cmd_study)
 
-    check = sub.add_parser("check", help="try a submission for a few steps on every smoke workload")
+    check = add("check", help="try a submission for a few steps on every smoke workload")
     check.add_argument("submission", help="a name under submissions/ or a path")
     check.add_argument("workloads", nargs="*", help="only these workloads (default: every one)")
     check.set_defaults(func=cmd_check)
 
-    data = sub.add_parser("data", help="datasets")
+    data = add("data", help="datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
-    download = data_sub.add_parser("download", help="download a dataset (needs the internet)")
-    download.add_argument("name")
-    download.add_argument("overrides", nargs="*", help="data_dir=DIR (default: $ALGOPERF_LITE_DATA_DIR)")
+    download = data_sub.add_parser("download", parents=[common],
+                                   help="download a dataset into the data directory (needs the internet)")
+    download.add_argument("name", nargs="?", help="a dataset name; without one, the names it knows")
+    download.add_argument("overrides", nargs="*", help="data_dir=DIR (default: $ALGOPERF_LITE_DATA_DIR, "
+                                                       "else ~/.cache/algoperf-lite)")
     download.set_defaults(func=cmd_data)
 
-    lst = sub.add_parser("list", help="list workloads (with scales, targets, budgets) and submissions")
+    lst = add("list", help="list workloads (with scales, targets, budgets) and submissions, and where each is from")
+    lst.add_argument("overrides", nargs="*", help="workloads_path=[DIR,...] submissions_path=[DIR,...]")
     lst.set_defaults(func=cmd_list)
 
-    score = sub.add_parser("score", help="score a results directory, a CSV of trial outcomes or AlgoPerf logs")
+    score = add("score", help="score a results directory, a CSV of trial outcomes or AlgoPerf logs")
     score.add_argument("results_dir", nargs="?", type=Path, help="a results directory")
     score.add_argument("--times", type=Path, help="CSV: submission, workload, study, trial, time_to_target")
     score.add_argument("--algoperf", type=Path, metavar="DIR",
@@ -159,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default with --algoperf)")
     score.set_defaults(func=cmd_score)
 
-    report = sub.add_parser("report", help="write the leaderboard page (one self-contained HTML file)")
+    report = add("report", help="write the leaderboard page (one self-contained HTML file)")
     report.add_argument("results_dir", nargs="?", type=Path)
     report.add_argument("--algoperf", type=Path, metavar="DIR", help="AlgoPerf logs instead of a results directory")
     report.add_argument("--targets", help="with --algoperf: v0.5, v0.6 (default) or a targets JSON file")

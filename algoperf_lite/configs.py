@@ -69,8 +69,14 @@ def _strict_booleans(cfg: DictConfig, overrides: list[str]) -> None:
             raise UserError(f"{key}={value!r} is not valid: {key} must be true or false")
 
 
+def _hyperparameters(overrides: list[str]) -> list[str]:
+    """``hp.NAME=VALUE`` adds NAME to the (empty by default) ``hp`` mapping: Hydra's ``+``."""
+    return [f"+{o}" if o.startswith("hp.") else o for o in overrides]
+
+
 def compose(name: str, overrides: list[str]) -> DictConfig:
     """``configs/[run/]<name>.yaml`` with command-line overrides, checked against its schema."""
+    overrides = _hyperparameters(overrides)
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException

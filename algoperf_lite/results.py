@@ -22,14 +22,18 @@ from algoperf_lite.atomic import write_json_atomic, write_text_atomic
 
 FORMAT_VERSION = 1
 RULESET_DIRS = {"external": "external_tuning", "self": "self_tuning"}
+CHOSEN_DIR = "chosen_points"  # trials of a chosen point (run hp.NAME=VALUE): not tuning trials, not scored
 EVAL_COLUMNS = ("step", "submission_time", "eval_time")
 SPEC_FILE, ENVIRONMENT_FILE, EVALS_FILE, OUTCOME_FILE = "spec.json", "environment.json", "evals.csv", "outcome.json"
 
 
 # --- layout: RESULTS_DIR/<ruleset>/<submission>/study_<k>/<workload>/trial_<i>/ ---------------
 
-def trial_dir(results_dir: Path, ruleset: str, submission: str, study: int, workload: str, trial: int) -> Path:
-    return Path(results_dir) / RULESET_DIRS[ruleset] / submission / f"study_{study}" / workload / f"trial_{trial}"
+def trial_dir(results_dir: Path, ruleset: str, submission: str, study: int, workload: str, trial: int,
+              chosen: bool = False) -> Path:
+    """A trial's folder; a chosen point's goes under chosen_points/ in place of the ruleset."""
+    top = CHOSEN_DIR if chosen else RULESET_DIRS[ruleset]
+    return Path(results_dir) / top / submission / f"study_{study}" / workload / f"trial_{trial}"
 
 
 def trial_dirs(results_dir: Path) -> list[Path]:

@@ -18,7 +18,7 @@ import sys
 
 import torch
 
-from algoperf_lite.paths import data_dir, workloads_dir
+from algoperf_lite.paths import data_dir
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import train
 from algoperf_lite.trial.submissions import load_submission
@@ -27,8 +27,7 @@ from algoperf_lite.workload_kit import TARGETS_FILE
 
 
 def calibration(name: str, scale: str) -> dict | None:
-    family = workload_classes()[name][0]
-    path = workloads_dir() / family / TARGETS_FILE
+    path = workload_classes()[name].folder / TARGETS_FILE
     return json.loads(path.read_text()).get(f"{name}/{scale}") if path.is_file() else None
 
 

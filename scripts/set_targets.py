@@ -140,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(entry, indent=2))
     if not args.dry_run:
-        family = workload_classes()[args.workload][0]
-        file = Path(sys.modules[type(probe).__module__].__file__).with_name(TARGETS_FILE)
+        family = workload_classes()[args.workload].family
+        file = workload_classes()[args.workload].folder / TARGETS_FILE
         table = json.loads(file.read_text()) if file.is_file() else {}
         table[f"{args.workload}/{args.scale}"] = entry
         file.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")

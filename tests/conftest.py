@@ -4,7 +4,11 @@ parts of them slow or scripted for the timing tests."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,6 +25,35 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 ADAMW_POINT = {"learning_rate": 0.01, "one_minus_beta1": 0.1, "beta2": 0.999,
                "weight_decay": 1e-3, "warmup_factor": 0.05}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def empty_data_dir(tmp_path_factory):
+    """Every test reads an empty data directory unless it names one: never the user's
+    cache, the same on every machine (Tiny Shakespeare comes from the package)."""
+    path = tmp_path_factory.mktemp("data_dir")
+    saved = os.environ.get("ALGOPERF_LITE_DATA_DIR")
+    os.environ["ALGOPERF_LITE_DATA_DIR"] = str(path)
+    yield path
+    if saved is None:
+        del os.environ["ALGOPERF_LITE_DATA_DIR"]
+    else:
+        os.environ["ALGOPERF_LITE_DATA_DIR"] = saved
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch):
+    """Tests never reach the internet: a URL that is not this machine's fails at once, as
+    offline (a closed network may instead hang until a timeout). Local servers still answer."""
+    real = urllib.request.urlopen
+
+    def local_only(url, *args, **kwargs):
+        host = urllib.parse.urlsplit(url.full_url if isinstance(url, urllib.request.Request) else url).hostname
+        if host not in ("127.0.0.1", "localhost"):
+            raise urllib.error.URLError(f"no network in tests ({host})")
+        return real(url, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", local_only)
 
 
 @pytest.fixture

@@ -1,34 +1,23 @@
-"""The Tiny Shakespeare loader (a local file, else the ``datasets`` cache, never the
-network) and ``algoperf-lite data download`` (offline: one message, non-zero exit)."""
+"""Tiny Shakespeare: the copy inside the package (checked by sha256), a data directory's
+file in its place, and ``algoperf-lite data download`` (offline: one message, exit 1)."""
 
 from __future__ import annotations
 
 import hashlib
-import shutil
-import time
+import lzma
 import urllib.error
 import urllib.request
+from pathlib import Path
 
-import datasets
-import huggingface_hub.constants
 import pytest
+from rich.console import Console
 
 from algoperf_lite import data
-from algoperf_lite.download import TINY_SHAKESPEARE_SHA256, download_command
+from algoperf_lite.cli import main
+from algoperf_lite.download import download_command
 from conftest import SHARED_DATA
 
 SHAKESPEARE = SHARED_DATA / "tinyshakespeare" / "input.txt"
-needs_shakespeare = pytest.mark.skipif(
-    not SHAKESPEARE.is_file(),
-    reason=f"Tiny Shakespeare not found at {SHAKESPEARE} (../shared/data beside the checkout)",
-)
-
-
-@pytest.fixture
-def empty_hf_cache(tmp_path, monkeypatch):
-    """The Hugging Face caches pointed at an empty folder: nothing is cached."""
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "hf_datasets"))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf_hub"))
 
 
 @pytest.fixture
@@ -41,61 +30,68 @@ def offline(monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
 
 
-@needs_shakespeare
-def test_text_from_the_data_dir():
-    text = data.load_tiny_shakespeare(SHARED_DATA)
+@pytest.fixture
+def console():
+    return Console(record=True, width=300)
+
+
+def test_the_package_ships_the_text_and_checks_it(tmp_path):
+    text = data.load_tiny_shakespeare(tmp_path)  # an empty data directory
     assert len(text) == 1_115_394
-    assert hashlib.sha256(text.encode()).hexdigest() == TINY_SHAKESPEARE_SHA256
+    assert hashlib.sha256(text.encode()).hexdigest() == data.TINY_SHAKESPEARE_SHA256
     assert len(set(text)) == 65 and text.startswith("First Citizen:")
 
 
-@needs_shakespeare
-def test_text_from_the_datasets_cache_joins_its_three_splits(tmp_path, monkeypatch):
-    # What karpathy/tiny_shakespeare holds: one row per split, 90/5/5% of the text.
-    text = SHAKESPEARE.read_text()
-    a, b = int(0.9 * len(text)), int(0.95 * len(text))
-    cached = {"train": [{"text": text[:a]}], "validation": [{"text": text[a:b]}], "test": [{"text": text[b:]}]}
-    monkeypatch.setattr(data, "_cached_hf_dataset", lambda name: cached)
-    assert data.load_tiny_shakespeare(tmp_path) == text
+@pytest.mark.skipif(not SHAKESPEARE.is_file(), reason=f"no {SHAKESPEARE} (../shared/data beside the checkout)")
+def test_the_shipped_text_is_the_published_file(tmp_path):
+    assert data.load_tiny_shakespeare(tmp_path).encode() == SHAKESPEARE.read_bytes()
 
 
-@pytest.mark.parametrize("with_dir", [False, True])
-def test_offline_without_text_fails_fast_with_one_message(tmp_path, empty_hf_cache, with_dir):
-    flags = datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE
-    started = time.perf_counter()
-    with pytest.raises(data.DataNotFoundError) as e:
-        data.load_tiny_shakespeare(tmp_path if with_dir else None)
-    message = str(e.value)
+def test_a_data_directory_file_takes_the_place_of_the_shipped_one(tmp_path):
+    (tmp_path / "tinyshakespeare").mkdir()
+    (tmp_path / "tinyshakespeare" / "input.txt").write_text("To be, or not to be\n")
+    assert data.load_tiny_shakespeare(tmp_path) == "To be, or not to be\n"
 
-    assert time.perf_counter() - started < 5  # the datasets cache only: no network retries
-    assert "tinyshakespeare/input.txt" in message and "karpathy/tiny_shakespeare" in message
-    assert (f"expected {tmp_path}/tinyshakespeare/input.txt" in message) == with_dir
-    assert "algoperf-lite data download tinyshakespeare" in message
-    assert (datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE) == flags  # restored
+
+def test_a_damaged_shipped_copy_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "bundled_data").mkdir()
+    (tmp_path / "bundled_data" / "tinyshakespeare.txt.xz").write_bytes(lzma.compress(b"First Citizen: (cut)"))
+    monkeypatch.setattr(data, "files", lambda package: tmp_path)
+    with pytest.raises(data.DataNotFoundError, match="fails its sha256 check"):
+        data.load_tiny_shakespeare(tmp_path / "empty")
 
 
 @pytest.mark.parametrize("name, files", [("tinyshakespeare", "tinyshakespeare/input.txt"),
                                          ("mnist", "MNIST/raw/")])
-def test_download_offline_names_files_and_exits_non_zero(tmp_path, offline, capsys, name, files):
-    assert download_command(name, str(tmp_path)) == 1
-    err = capsys.readouterr().err
-    assert err.startswith(f"error: could not download {name}") and "no network (test)" in err
-    assert f"Put {files}" in err and str(tmp_path) in err
+def test_download_offline_names_files_and_exits_1(tmp_path, offline, console, name, files):
+    assert download_command(name, str(tmp_path), console) == 1
+    out = console.export_text().replace("\n", "")
+    assert out.startswith(f"error: could not download {name}") and "no network (test)" in out
+    assert f"Put {files}" in out and str(tmp_path) in out
     assert not (tmp_path / "tinyshakespeare" / "input.txt").exists()
 
 
-def test_download_bad_input_exits_2(tmp_path, monkeypatch, capsys):
-    assert download_command("imagenet", str(tmp_path)) == 2
-    assert "known: mnist, fashion_mnist, cifar10, tinyshakespeare" in capsys.readouterr().err
-    monkeypatch.delenv("ALGOPERF_LITE_DATA_DIR", raising=False)
-    assert download_command("mnist", None) == 2
-    assert "data_dir=DIR" in capsys.readouterr().err
+def test_download_lists_the_names_it_knows_and_refuses_others(tmp_path, console, capsys):
+    assert download_command(None, str(tmp_path), console) == 0
+    listing = console.export_text()
+    assert f"datasets (into {tmp_path})" in listing
+    assert all(name in listing for name in ("mnist", "fashion_mnist", "cifar10", "tinyshakespeare"))
+    assert main(["data", "download", "imagenet"]) == 2
+    assert "known: mnist, fashion_mnist, cifar10, tinyshakespeare" in capsys.readouterr().out
 
 
-@needs_shakespeare
-def test_download_keeps_an_intact_file_without_the_network(tmp_path, offline, monkeypatch, capsys):
+def test_download_uses_the_data_directory_of_every_command(tmp_path, offline, monkeypatch, console):
     (tmp_path / "tinyshakespeare").mkdir()
-    shutil.copy(SHAKESPEARE, tmp_path / "tinyshakespeare" / "input.txt")
+    (tmp_path / "tinyshakespeare" / "input.txt").write_bytes(data.load_tiny_shakespeare(tmp_path / "no").encode())
     monkeypatch.setenv("ALGOPERF_LITE_DATA_DIR", str(tmp_path))
-    assert download_command("tinyshakespeare", None) == 0
-    assert "tinyshakespeare: ready under" in capsys.readouterr().out
+    assert download_command("tinyshakespeare", None, console) == 0  # intact already: no network needed
+    assert f"tinyshakespeare: ready under {tmp_path}" in console.export_text()
+
+
+def test_the_default_data_directory_is_a_per_user_cache(tmp_path, monkeypatch):
+    from algoperf_lite.paths import data_dir
+
+    monkeypatch.delenv("ALGOPERF_LITE_DATA_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert data_dir() == tmp_path / "algoperf-lite"
+    assert data_dir("elsewhere") == Path("elsewhere").resolve()  # the config key first

@@ -1,5 +1,5 @@
-"""The sequence workloads: shakespeare_char_lm (the real Tiny Shakespeare from
-../shared/data) and modular_arithmetic (generated), with their held-out variants."""
+"""The sequence workloads: shakespeare_char_lm (the real Tiny Shakespeare, as the package
+ships it) and modular_arithmetic (generated), with their held-out variants."""
 
 from __future__ import annotations
 
@@ -11,15 +11,10 @@ import torch
 
 from algoperf_lite import spec
 from algoperf_lite.trial.workloads import build_workload
-from conftest import SHARED_DATA
 from test_workloads_cnn import train_steps
 
 CPU = torch.device("cpu")
 T = spec.ParameterType
-needs_shakespeare = pytest.mark.skipif(
-    not (SHARED_DATA / "tinyshakespeare" / "input.txt").is_file(),
-    reason=f"Tiny Shakespeare not found under {SHARED_DATA} (../shared/data beside the checkout)",
-)
 SHAKESPEARE_POINT = {"learning_rate": 0.005, "one_minus_beta1": 0.1, "beta2": 0.99,
                      "weight_decay": 1e-3, "warmup_factor": 0.05}
 
@@ -30,7 +25,7 @@ def module_of(workload):
 
 @pytest.fixture(scope="module")
 def shakespeare():
-    workload = build_workload("shakespeare_char_lm", "smoke", CPU, SHARED_DATA)
+    workload = build_workload("shakespeare_char_lm", "smoke", CPU)
     workload.prepare()
     return workload
 
@@ -53,7 +48,6 @@ def test_windows_pad_the_last_one_and_eval_masks_it():
     assert sums["accuracy"].item() == (logits[real].argmax(-1) == w.targets[real]).sum().item()
 
 
-@needs_shakespeare
 def test_shakespeare_splits_follow_nanogpt(shakespeare):
     assert len(shakespeare.vocab) == 65 and shakespeare.vocab[:3] == ["\n", " ", "!"]
     train_chars = int(0.9 * 1_115_394)
@@ -64,7 +58,6 @@ def test_shakespeare_splits_follow_nanogpt(shakespeare):
     assert not torch.equal(shakespeare.splits.validation.inputs, shakespeare.splits.test.inputs)
 
 
-@needs_shakespeare
 def test_shakespeare_batches_are_seeded_random_windows_of_the_training_text(shakespeare):
     batches = [next(shakespeare.build_train_queue(32, seed=7)) for _ in range(2)]
     assert torch.equal(batches[0]["inputs"], batches[1]["inputs"])
@@ -75,7 +68,6 @@ def test_shakespeare_batches_are_seeded_random_windows_of_the_training_text(shak
     assert not torch.equal(other, inputs)
 
 
-@needs_shakespeare
 def test_shakespeare_parameter_types_tell_attention_from_embeddings_and_norms(shakespeare):
     shakespeare.init_model_fn(0)
     types = shakespeare.model_params_types
@@ -88,7 +80,6 @@ def test_shakespeare_parameter_types_tell_attention_from_embeddings_and_norms(sh
     assert shakespeare.target == spec.Target("loss", shakespeare.target.value, maximize=False)
 
 
-@needs_shakespeare
 def test_shakespeare_learns_characters(shakespeare, adamw):
     before = shakespeare.eval_model(shakespeare.init_model_fn(0)[0], None)
     after = shakespeare.eval_model(train_steps(shakespeare, adamw, 100, SHAKESPEARE_POINT), None)
@@ -96,9 +87,8 @@ def test_shakespeare_learns_characters(shakespeare, adamw):
     assert after["validation/loss"] < 2.8 and after["validation/accuracy"] > 0.2
 
 
-@needs_shakespeare
 def test_swiglu_variant_has_the_same_size():
-    base, swiglu = (build_workload(n, "smoke", CPU, SHARED_DATA).build_model()
+    base, swiglu = (build_workload(n, "smoke", CPU).build_model()
                     for n in ("shakespeare_char_lm", "shakespeare_char_lm_swiglu"))
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert swiglu.blocks[0].mlp.kind == "swiglu" and base.blocks[0].mlp.kind == "gelu"

@@ -44,7 +44,7 @@ def trial_configs(s: StudyConfig, device: str) -> list[TrialConfig]:
     settings["scale"] = workloads.resolve_scale(s.scale, workloads.resolve_device(device))  # once, for all
     num_trials = 1 if s.ruleset == "self" else s.rules.num_trials
     names = tuple(s.study.workloads)
-    names = workloads.with_held_out_variants(names) if s.rules.held_out_variants else names
+    names = workloads.with_held_out_variants(names, s.workloads_path) if s.rules.held_out_variants else names
     return [
         TrialConfig(**settings, workload=workload, submission=submission, study=study, trial=trial,
                     device=device, results_dir=s.results_dir)
@@ -60,8 +60,9 @@ def check_data(configs: list[TrialConfig]) -> None:
     study before it starts (a UserError naming them) rather than fail every trial."""
     import torch
 
-    for workload, scale, data_dir in dict.fromkeys((c.workload, c.scale, c.data_dir) for c in configs):
-        workloads.build_workload(workload, scale, torch.device("cpu"), resolve_data_dir(data_dir)).prepare()
+    for c in {(c.workload, c.scale, c.data_dir): c for c in configs}.values():
+        workloads.build_workload(c.workload, c.scale, torch.device("cpu"), resolve_data_dir(c.data_dir),
+                                 c.workloads_path).prepare()
 
 
 def prepare_plan(configs: list[TrialConfig]) -> list[PlannedTrial]:

@@ -56,7 +56,14 @@ class TrialSettings:
     # multiplies each workload's budget and eval period; a number, or {workload: number, ...}.
     budget_scale: Any = 1.0
     compile: bool = False  # torch.compile the model; compile time counts, as in AlgoPerf
+    autocast: bool = False  # bfloat16 autocast of the model's forward passes (for GPUs); its time counts
     threads: Optional[int] = positive(1)  # torch threads of a CPU trial (targets were calibrated on 1)
+    # A tuning search space file that replaces the submissions' own (AlgoPerf's --tuning_search_space).
+    search_space: Optional[str] = None
+    # The user's own folders of workload families and of submissions, added to the built-in
+    # ones (as are $ALGOPERF_LITE_WORKLOADS_PATH and $ALGOPERF_LITE_SUBMISSIONS_PATH).
+    workloads_path: list[str] = field(default_factory=list, metadata=WHERE)
+    submissions_path: list[str] = field(default_factory=list, metadata=WHERE)
     rules: Rules = field(default_factory=lambda: load_rules("v0.6"))  # configs/rules/
 
     def __post_init__(self) -> None:
@@ -76,6 +83,9 @@ class TrialConfig(TrialSettings):
     results_dir: str = field(default="results", metadata=WHERE)
     eval_every_steps: Optional[int] = positive()  # evals by step count (reproducibility checks)
     max_steps: Optional[int] = positive()  # end training after N steps (tests; AlgoPerf's max_global_steps)
+    # A chosen point: hp.NAME=VALUE sets NAME in the point the trial would get (recorded as
+    # chosen, and kept apart from tuning trials: results/README.md).
+    hp: dict[str, Any] = field(default_factory=dict)
     quiet: bool = field(default=False, metadata=WHERE)  # no live table
 
     def __post_init__(self) -> None:

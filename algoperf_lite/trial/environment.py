@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from algoperf_lite.paths import REPO_ROOT
+from algoperf_lite.paths import CHECKOUT
 
 PACKAGES = ("algoperf-lite", "torch", "torchvision", "numpy", "scipy", "pandas", "hydra-core")
 
@@ -24,7 +24,7 @@ def _version(name: str) -> str | None:
         return None
 
 
-def git_commit(path=REPO_ROOT) -> str | None:
+def git_commit(path=CHECKOUT) -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5

@@ -41,10 +41,12 @@ class TrialRecord:
     compile: bool
     threads: int | None  # torch threads on a CPU (part of the measurement); None on a GPU
     variant_of: str | None = None
+    autocast: bool = False  # bfloat16 autocast of the forward passes
     submission_path: str = _describes("")
     submission_form: str = _describes("")
     root_seed: int = _describes(0)
     search_space: Any = _describes(None)
+    point_source: str = _describes("search_space")  # search_space | self_tuning | chosen (hp.NAME=VALUE)
     budget_scale: float = _describes(1.0)
     step_hint: int = _describes(0)
     eval_every_steps: int | None = _describes(None)

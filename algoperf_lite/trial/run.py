@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,41 +44,59 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
     :func:`run_prepared`, before it writes anything."""
     device = distributed.local_device(workloads.resolve_device(config.device))
     scale = workloads.resolve_scale(config.scale, device)
-    submission = load_submission(config.submission)
-    if config.ruleset == "self" and submission.form == "native" and submission.self_tuning_point is None:
+    submission = load_submission(config.submission, config.submissions_path, config.search_space)
+    if (config.ruleset == "self" and submission.form == "native" and submission.self_tuning_point is None
+            and not config.hp):
         raise UserError(f"submission {submission.name} has no self_tuning.json, the fixed point a native "
                         f"submission uses under self-tuning; add one or run with ruleset=external")
     # Built, not loaded: a study prepares every trial up front and checks each workload's data once.
-    workload = workloads.build_workload(config.workload, scale, device, resolve_data_dir(config.data_dir))
-    budget_scale = budget_scale_for(config.budget_scale, workload.name)
+    workload = workloads.build_workload(config.workload, scale, device, resolve_data_dir(config.data_dir),
+                                        config.workloads_path)
+    budget_scale = budget_scale_for(config.budget_scale, workload.name, config.workloads_path)
+    point, point_source = trial_point_of(config, submission)
     record = TrialRecord.of(
         workload, submission,
         ruleset=config.ruleset, rules=config.rules, study=config.study, trial=config.trial,
         root_seed=config.seed,
         seed=derive_seed(config.seed, config.study, config.trial, submission.name, workload.name),
-        hyperparameters=trial_point(submission.search_space, config.ruleset, config.rules, config.seed,
-                                    submission.name, config.study, config.trial),
+        hyperparameters=point, point_source=point_source,
         # The workload's budget and eval period in this machine's seconds (an explicit
         # budget_sec or eval_period_sec is taken as given).
         budget_sec=config.rules.budget(config.budget_sec or workload.max_allowed_runtime_sec * budget_scale,
                                        config.ruleset),
         eval_period_sec=config.eval_period_sec or workload.eval_period_time_sec * budget_scale,
         budget_scale=budget_scale, stop_at_target=config.stop_at_target,
-        eval_every_steps=config.eval_every_steps, compile=config.compile, max_steps=config.max_steps,
+        eval_every_steps=config.eval_every_steps, compile=config.compile, autocast=config.autocast,
+        max_steps=config.max_steps,
         device=str(device),
         # Part of the measurement on a CPU: every trial of a study runs on the same count.
         threads=config.threads if device.type == "cpu" else None,
     )
     path = trial_dir(Path(config.results_dir), record.ruleset, record.submission, record.study, record.workload,
-                     record.trial)
+                     record.trial, chosen=point_source == "chosen")
     return PreparedTrial(record, path, workload, submission)
 
 
-def budget_scale_for(value: Any, workload: str) -> float:
+def trial_point_of(config: TrialConfig, submission: Submission) -> tuple[dict[str, Any] | None, str]:
+    """The point the trial gets, and where it came from: the search space (external
+    tuning), the submission's self_tuning.json (None here; the runner passes it), or
+    "chosen": that point with the ``hp.NAME=VALUE`` values set."""
+    if not config.hp:
+        return trial_point(submission.search_space, config.ruleset, config.rules, config.seed, submission.name,
+                           config.study, config.trial), "search_space" if config.ruleset == "external" else "self_tuning"
+    if config.ruleset == "self" or submission.search_space is None:
+        base = submission.self_tuning_point or {}
+    else:
+        base = trial_point(submission.search_space, config.ruleset, config.rules, config.seed, submission.name,
+                           config.study, config.trial)
+    return {**base, **config.hp}, "chosen"
+
+
+def budget_scale_for(value: Any, workload: str, workloads_path: Sequence[str] = ()) -> float:
     """The config's ``budget_scale`` for ``workload``: one number for every workload, or a
     mapping of workload names to numbers (those not named get 1)."""
     if isinstance(value, dict):
-        unknown = sorted(set(value) - set(workloads.workload_classes()))
+        unknown = sorted(set(value) - set(workloads.workload_classes(workloads_path)))
         if unknown:
             raise UserError(f"budget_scale names unknown workload(s) {', '.join(unknown)}; "
                             f"`algoperf-lite list` shows the registered names")

@@ -15,6 +15,7 @@ import importlib.util
 import inspect
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -23,7 +24,7 @@ from typing import Any
 from algoperf_lite import compat, spec
 from algoperf_lite.errors import UserError
 from algoperf_lite.native import NativeAdapter
-from algoperf_lite.paths import submissions_dir
+from algoperf_lite.paths import search_path
 from algoperf_lite.trial.search_space import SearchSpace, load_search_space
 
 REQUIRED = ("init_optimizer_state", "update_params", "get_batch_size", "data_selection")
@@ -56,24 +57,32 @@ class Submission:
         return size, "submission"
 
 
-def available_submissions() -> list[str]:
-    root = submissions_dir()
-    return sorted(p.parent.name for p in root.glob("*/submission.py")) if root.is_dir() else []
+def available_submissions(submissions_path: Sequence[str] = ()) -> dict[str, Path]:
+    """Name -> folder of every submission on the search path (the built-in ``submissions/``,
+    then the user's folders: :func:`algoperf_lite.paths.search_path`)."""
+    found: dict[str, Path] = {}
+    for root in search_path("submissions", submissions_path):
+        for file in sorted(root.glob("*/submission.py")):
+            name = file.parent.name
+            if name in found:
+                raise UserError(f"submission {name!r} is on the search path twice ({found[name]} and {file.parent}); "
+                                f"rename one: a folder on the search path may add submissions, not replace them")
+            found[name] = file.parent
+    return found
 
 
-def resolve_submission_path(name_or_path: str) -> Path:
-    """The submission's module file, from a name under ``submissions/``, a path to a
-    folder with submission.py, or a path to a .py file (AlgoPerf lays out its baselines
-    as ``pytorch_<name>.py`` beside ``tuning_search_space.json``)."""
-    named = submissions_dir() / name_or_path / "submission.py"
-    if "/" not in name_or_path and named.is_file():
-        return named.resolve()
+def resolve_submission_path(name_or_path: str, submissions_path: Sequence[str] = ()) -> Path:
+    """The submission's module file, from a name on the search path, a path to a folder
+    with submission.py, or a path to a .py file (AlgoPerf lays out its baselines as
+    ``pytorch_<name>.py`` beside ``tuning_search_space.json``)."""
+    known = available_submissions(submissions_path)
+    if "/" not in name_or_path and name_or_path in known:
+        return (known[name_or_path] / "submission.py").resolve()
     candidate = Path(name_or_path).expanduser()
     if candidate.is_dir():
         candidate = candidate / "submission.py"
     if candidate.suffix == ".py" and candidate.is_file():
         return candidate.resolve()
-    known = available_submissions()
     close = difflib.get_close_matches(name_or_path, known, n=3)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise UserError(
@@ -143,16 +152,20 @@ def _accepts_train_state(fn: Any) -> bool:
         return True
 
 
-def load_submission(name_or_path: str) -> Submission:
-    file = resolve_submission_path(name_or_path)
+def load_submission(name_or_path: str, submissions_path: Sequence[str] = (),
+                    search_space: str | None = None) -> Submission:
+    """Load a submission by name or path; ``search_space`` (a file) replaces its own
+    tuning search space (AlgoPerf's ``--tuning_search_space``)."""
+    file = resolve_submission_path(name_or_path, submissions_path)
     path = file.parent
     name = path.name if file.name == "submission.py" else file.stem
     module = _import_module(file)
-    search_space, self_tuning_point = _load_search_space(path), _load_self_tuning_point(path)
+    space = load_search_space(Path(search_space).expanduser()) if search_space else _load_search_space(path)
+    self_tuning_point = _load_self_tuning_point(path)
     if callable(getattr(module, "make_optimizer", None)):
         adapter = NativeAdapter(module)
         return Submission(
-            name, path, "native", search_space,
+            name, path, "native", space,
             adapter.init_optimizer_state, adapter.update_params, adapter.get_batch_size,
             adapter.data_selection, None, self_tuning_point,
         )
@@ -167,7 +180,7 @@ def load_submission(name_or_path: str) -> Submission:
             return update(*args, **kwargs)
 
     return Submission(
-        name, path, form, search_space, module.init_optimizer_state, update_params,
+        name, path, form, space, module.init_optimizer_state, update_params,
         module.get_batch_size, module.data_selection, getattr(module, "prepare_for_eval", None),
         self_tuning_point,
     )

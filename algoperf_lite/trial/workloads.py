@@ -1,56 +1,77 @@
 """Discover workload folders and build workloads by name.
 
-Each folder under ``workloads/`` holds ``workload.py`` defining
+Each folder under a workloads folder of the search path (the built-in ``workloads/``,
+then the user's: :func:`algoperf_lite.paths.search_path`) holds ``workload.py`` defining
 ``WORKLOADS = {"name": WorkloadClass, ...}``: a family with its instances and variants.
-A class is built as ``WorkloadClass(scale, device, data_dir)``."""
+A class is built as ``WorkloadClass(scale, device, data_dir)``. ``workloads_path`` is the
+config key of the same name: the user's folders added to the search path."""
 
 from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
 from algoperf_lite import spec
 from algoperf_lite.errors import UserError
-from algoperf_lite.paths import workloads_dir
+from algoperf_lite.paths import builtin_dir, search_path
 
 SCALES = ("smoke", "full")
 
 
+class Registered(NamedTuple):
+    family: str  # the family folder's name
+    cls: type
+    folder: Path  # the family folder
+
+
+def _module_name(file: Path) -> str:
+    """Built-in families keep plain names; the user's get their path's digest, so that two
+    folders may both hold a family of the same name."""
+    family = file.parent.name
+    if file.parent.parent == builtin_dir("workloads"):
+        return f"algoperf_lite_workloads.{family}"
+    return f"algoperf_lite_workloads.{family}_{hashlib.sha256(str(file).encode()).hexdigest()[:8]}"
+
+
 @functools.cache
-def _discover(root: Path) -> dict[str, tuple[str, type]]:
-    found: dict[str, tuple[str, type]] = {}
-    for file in sorted(root.glob("*/workload.py")):
-        family = file.parent.name
-        module_name = f"algoperf_lite_workloads.{family}"
+def _discover(roots: tuple[Path, ...]) -> dict[str, Registered]:
+    found: dict[str, Registered] = {}
+    for file in (f for root in roots for f in sorted(root.glob("*/workload.py"))):
+        module_name = _module_name(file)
         module_spec = importlib.util.spec_from_file_location(module_name, file)
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_name] = module
         module_spec.loader.exec_module(module)
         for name, cls in getattr(module, "WORKLOADS", {}).items():
             if name in found:
-                raise RuntimeError(f"workload {name!r} is registered twice ({found[name][0]} and {family})")
-            found[name] = (family, cls)
-    for name, (family, cls) in found.items():
-        if cls.variant_of is not None and (cls.variant_of not in found or found[cls.variant_of][1].variant_of):
-            raise RuntimeError(f"workload {name!r} ({family}) is a held-out variant of {cls.variant_of!r}, "
-                               f"which is not a registered base workload")
+                raise UserError(f"workload {name!r} is registered twice ({found[name].folder} and {file.parent}); "
+                                f"rename one: a folder on the search path may add workloads, not replace them")
+            found[name] = Registered(file.parent.name, cls, file.parent)
+    for name, entry in found.items():
+        base = entry.cls.variant_of
+        if base is not None and (base not in found or found[base].cls.variant_of):
+            raise UserError(f"workload {name!r} ({entry.folder}) is a held-out variant of {base!r}, "
+                            f"which is not a registered base workload")
     return found
 
 
-def workload_classes() -> dict[str, tuple[str, type]]:
-    """Registered name -> (family folder, class)."""
-    return _discover(workloads_dir())
+def workload_classes(workloads_path: Sequence[str] = ()) -> dict[str, Registered]:
+    """Registered name -> (family, class, folder), over the search path."""
+    return _discover(tuple(search_path("workloads", workloads_path)))
 
 
-def with_held_out_variants(names: tuple[str, ...]) -> tuple[str, ...]:
+def with_held_out_variants(names: tuple[str, ...], workloads_path: Sequence[str] = ()) -> tuple[str, ...]:
     """``names`` followed by the held-out variants of each (rules.md, AlgoPerf v0.5)."""
-    variants = [v for base in names for v, (_, cls) in sorted(workload_classes().items())
-                if cls.variant_of == base and v not in names]
+    variants = [v for base in names for v, entry in sorted(workload_classes(workloads_path).items())
+                if entry.cls.variant_of == base and v not in names]
     return (*names, *dict.fromkeys(variants))
 
 
@@ -75,12 +96,13 @@ def resolve_scale(scale: str, device: torch.device) -> str:
     return scale
 
 
-def build_workload(name: str, scale: str, device: torch.device, data_dir: Path | None = None) -> spec.Workload:
-    classes = workload_classes()
+def build_workload(name: str, scale: str, device: torch.device, data_dir: Path | None = None,
+                   workloads_path: Sequence[str] = ()) -> spec.Workload:
+    classes = workload_classes(workloads_path)
     if name not in classes:
         close = difflib.get_close_matches(name, classes, n=3)
         hint = f"did you mean {', '.join(close)}? " if close else ""
         raise UserError(f"unknown workload {name!r}: {hint}known: {', '.join(sorted(classes))}")
-    workload = classes[name][1](scale, device, data_dir)
+    workload = classes[name].cls(scale, device, data_dir)
     workload.name = name
     return workload
