@@ -88,19 +88,22 @@ def derived_scales(base: dict[str, ScaleConfig], every: dict[str, Any] | None = 
 TARGETS_FILE = "targets.json"
 
 
-def calibrated(cls: type, name: str, scale: str, config: ScaleConfig) -> ScaleConfig:
-    """``config`` with the target, budget and step hint that ``scripts/set_targets.py``
-    measured for (name, scale), when the family's ``targets.json`` has them: the one
-    place calibrated numbers live, with their provenance."""
+def calibration(cls: type, name: str, scale: str) -> dict[str, Any] | None:
+    """The entry ``scripts/set_targets.py`` wrote for (name, scale) in the family's
+    ``targets.json`` (target, budget, step hint, and the reference run's submission,
+    point and hardware), or None: the one place calibrated numbers live."""
     file = Path(inspect.getfile(cls)).with_name(TARGETS_FILE)
-    if not file.is_file():
-        return config
-    entry = json.loads(file.read_text()).get(f"{name}/{scale}")
+    return json.loads(file.read_text()).get(f"{name}/{scale}") if file.is_file() else None
+
+
+def calibrated(cls: type, name: str, scale: str, config: ScaleConfig) -> ScaleConfig:
+    """``config`` with the target, budget and step hint of its calibration, if any."""
+    entry = calibration(cls, name, scale)
     if entry is None:
         return config
     target = spec.Target(entry["metric"], float(entry["target"]), bool(entry["maximize"]))
     provenance = (f"calibrated by scripts/set_targets.py on {entry['provenance']['date']} "
-                  f"({entry['provenance']['hardware']}); see {file.parent.name}/{TARGETS_FILE}")
+                  f"({entry['provenance']['hardware']}); see {Path(inspect.getfile(cls)).parent.name}/{TARGETS_FILE}")
     return dataclasses.replace(config, target=target, budget_sec=float(entry["budget_sec"]),
                                step_hint=int(entry["step_hint"]), provenance=provenance, calibrated=True)
 

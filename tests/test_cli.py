@@ -77,7 +77,8 @@ def test_budget_scale_multiplies_the_workloads_budget_and_eval_period(tmp_path, 
 
 
 def test_self_tuning_passes_no_hyperparameters_and_multiplies_the_budget(tmp_path):
-    assert main(["run", "ruleset=self", "rules=v0.5", "device=cpu", f"results_dir={tmp_path}", "quiet=true"]) == 0
+    assert main(["run", "ruleset=self", "rules=v0.5", "device=cpu", f"results_dir={tmp_path}", "quiet=true",
+                 "budget_scale=1"]) == 0
     spec = json.loads((trial_files(tmp_path, "self_tuning") / "spec.json").read_text())
     assert spec["hyperparameters"] is None
     assert spec["rules"]["self_tuning_budget_multiplier"] == 3.0

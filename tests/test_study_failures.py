@@ -75,7 +75,7 @@ def test_failed_and_diverged_trials_are_recorded_and_the_healthy_one_is_scored(t
 def test_the_pool_isolates_crashes_and_hangs_and_runs_the_planned_trials(tmp_path):
     results = tmp_path / "results"
     names = submissions(tmp_path, "hangs", "crashes", "healthy", "raises", "diverges")  # the slow ones first
-    overrides = ["study=smoke", "rules.num_trials=1", "budget_sec=0.5", f"study.submissions={names}",
+    overrides = ["study=smoke", "rules.num_trials=1", "budget_sec=0.5", "budget_scale=1", f"study.submissions={names}",
                  f"results_dir={results}", "score=false", "quiet=true"]
     assert study_command([*overrides, "executor=pool", "workers=2", "trial_timeout_margin_sec=3"]) == 0
     got = outcomes(results)

@@ -101,7 +101,8 @@ def test_bad_input_is_refused_before_anything_runs(tmp_path, override, message):
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
-    assert study_command(["study=smoke", f"results_dir={tmp_path / 'r'}", "rules.num_trials=3"], dry_run=True) == 0
+    assert study_command(["study=smoke", f"results_dir={tmp_path / 'r'}", "rules.num_trials=3", "budget_scale=1"],
+                         dry_run=True) == 0
     out = capsys.readouterr().out
     assert "6 trials: 0 finished (skipped), 0 interrupted (rerun from scratch), 6 new" in out
     assert "sgd_momentum" in out and "digits_logreg" in out

@@ -28,14 +28,26 @@ def resolve_devices(settings: StudyConfig) -> list[str]:
     return list(settings.devices)
 
 
-def slot_names(settings: StudyConfig, devices: list[str]) -> list[str]:
-    """Where trials run, as the progress display names them."""
+def worker_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, str]]:
+    """(name, device) of each place trials run at once, as the progress display names them."""
     kind = settings.executor_kind
     if kind == "sequential":
-        return [devices[0]]
+        return [(devices[0], devices[0])]
     if kind == "launcher":
-        return ["launcher"]
-    return [name for name, _ in _pool_slots(settings, devices)]
+        return [("launcher", "auto")]
+    return _pool_slots(settings, devices)
+
+
+def slot_names(settings: StudyConfig, devices: list[str]) -> list[str]:
+    return [name for name, _ in worker_slots(settings, devices)]
+
+
+def worker_threads(settings: StudyConfig, devices: list[str]) -> int | None:
+    """The torch threads of a CPU trial: ``threads``, else the pool's share of the cores
+    (None: as the process has them)."""
+    if settings.threads is not None or settings.executor_kind != "pool":
+        return settings.threads
+    return max(1, _cores() // len(_pool_slots(settings, devices)))
 
 
 def _pool_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, str]]:
@@ -84,7 +96,7 @@ def run_pool(settings: StudyConfig, trials: list[PlannedTrial], devices: list[st
     from algoperf_lite.study.pool import Pool, Slot
 
     pairs = _pool_slots(settings, devices)
-    threads = max(1, _cores() // len(pairs))  # the cores split between the workers
+    threads = max(1, _cores() // len(pairs))  # the cores split between the workers (a trial may set its own)
     logs = settings.results_path / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     slots = [Slot(name, device, threads, logs / f"{log_name}_{i}.log") for i, (name, device) in enumerate(pairs)]

@@ -47,6 +47,22 @@ class LauncherTask:
         return str(trial.path)
 
 
+class NodeTask:
+    """A job that runs ``fn(*args)`` on a node and returns its value (pickled to the job)."""
+
+    def __init__(self, fn: Any, *args: Any):
+        self.fn, self.args = fn, args
+
+    def __call__(self, cfg: DictConfig) -> Any:
+        return self.fn(*self.args)
+
+
+def run_on_a_node(settings: StudyConfig, overrides: list[str], fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` as one job of the study's launcher (e.g. measuring a node's speed)."""
+    (job,) = _launcher(settings, overrides, NodeTask(fn, *args)).launch([list(overrides)], initial_job_idx=0)
+    return job.return_value
+
+
 def _watch(trials: list[PlannedTrial], events: StudyEvents, stop: threading.Event) -> None:
     """Report trials as their outcome.json appears (the jobs run elsewhere); one last
     look once the launcher has returned."""

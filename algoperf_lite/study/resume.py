@@ -91,6 +91,13 @@ def _read_study_file(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else {"_unreadable": "not a JSON object"}
 
 
+def recorded_budget_scale(results_dir: Path) -> dict[str, Any] | None:
+    """The budget_scale mapping that a study in ``results_dir`` measured, if any."""
+    old = _read_study_file(results_dir / STUDY_FILE) or {}
+    value = (old.get("config") or {}).get("budget_scale")
+    return value if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()) else None
+
+
 def refusal(results_dir: Path, record: dict[str, Any]) -> str | None:
     """Why ``results_dir`` cannot take the study of ``record`` (study.json), or None."""
     return _refusal_from(results_dir, _read_study_file(results_dir / STUDY_FILE), record)

@@ -36,7 +36,7 @@ from algoperf_lite.data import DataNotFoundError
 from algoperf_lite.paths import data_dir
 from algoperf_lite.trial import workloads
 from algoperf_lite.trial.record import TrialRecord
-from algoperf_lite.trial.run import torch_threads
+from algoperf_lite.trial.environment import torch_threads
 from algoperf_lite.trial.runner import EvalSchedule, train
 from algoperf_lite.trial.search_space import SearchSpace
 from algoperf_lite.trial.submissions import Submission, load_submission

@@ -52,9 +52,10 @@ class TrialSettings:
     stop_at_target: bool = True  # end the trial at the first eval that reaches the target
     budget_sec: Optional[float] = positive()  # null: the workload's (x the self-tuning multiplier)
     eval_period_sec: Optional[float] = positive()  # null: the workload's
-    # This machine's slowness against the calibration machine (scripts/machine_speed.py):
-    # multiplies each workload's budget and eval period; a number, or {workload: number, ...}.
-    budget_scale: Any = 1.0
+    # This machine's slowness against the machine that calibrated each target: multiplies
+    # each workload's budget and eval period. auto: measured before the first trial (and
+    # recorded); or a number, or {workload: number, ...}.
+    budget_scale: Any = "auto"
     compile: bool = False  # torch.compile the model; compile time counts, as in AlgoPerf
     autocast: bool = False  # bfloat16 autocast of the model's forward passes (for GPUs); its time counts
     threads: Optional[int] = positive(1)  # torch threads of a CPU trial (targets were calibrated on 1)

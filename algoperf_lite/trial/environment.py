@@ -1,12 +1,15 @@
-"""What a trial ran on, for the record: versions, device, git commit, host, date."""
+"""What a trial runs on: the record of it (versions, device, git commit, host, date), and
+its torch thread count."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -65,3 +68,15 @@ def describe_environment(device: torch.device) -> dict[str, Any]:
         "git_commit": git_commit(),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on ``threads`` torch threads (None: as set), then restore the count."""
+    saved = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)

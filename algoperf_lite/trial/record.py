@@ -48,6 +48,7 @@ class TrialRecord:
     search_space: Any = _describes(None)
     point_source: str = _describes("search_space")  # search_space | self_tuning | chosen (hp.NAME=VALUE)
     budget_scale: float = _describes(1.0)
+    budget_scale_source: dict[str, Any] | None = _describes(None)  # measured (how, when), given, or not calibrated
     step_hint: int = _describes(0)
     eval_every_steps: int | None = _describes(None)
     max_steps: int | None = _describes(None)

@@ -4,9 +4,7 @@ run_prepared (data, train, write results/.../trial_<i>/)."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +16,12 @@ from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.results import Outcome, TrialWriter, trial_dir
 from algoperf_lite.trial import distributed, workloads
-from algoperf_lite.trial.config import TrialConfig
-from algoperf_lite.trial.environment import describe_environment
+from algoperf_lite.trial.config import TrialConfig, TrialSettings
+from algoperf_lite.trial.environment import describe_environment, torch_threads
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import EvalCallback, train
 from algoperf_lite.trial.seeds import derive_seed
+from algoperf_lite.trial.speed import measure
 from algoperf_lite.trial.submissions import Submission, load_submission
 from algoperf_lite.trial.tuning import trial_point
 
@@ -52,7 +51,7 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
     # Built, not loaded: a study prepares every trial up front and checks each workload's data once.
     workload = workloads.build_workload(config.workload, scale, device, resolve_data_dir(config.data_dir),
                                         config.workloads_path)
-    budget_scale = budget_scale_for(config.budget_scale, workload.name, config.workloads_path)
+    budget_scale, budget_scale_source = budget_scale_for(config, workload.name, scale, device)
     point, point_source = trial_point_of(config, submission)
     record = TrialRecord.of(
         workload, submission,
@@ -65,7 +64,7 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
         budget_sec=config.rules.budget(config.budget_sec or workload.max_allowed_runtime_sec * budget_scale,
                                        config.ruleset),
         eval_period_sec=config.eval_period_sec or workload.eval_period_time_sec * budget_scale,
-        budget_scale=budget_scale, stop_at_target=config.stop_at_target,
+        budget_scale=budget_scale, budget_scale_source=budget_scale_source, stop_at_target=config.stop_at_target,
         eval_every_steps=config.eval_every_steps, compile=config.compile, autocast=config.autocast,
         max_steps=config.max_steps,
         device=str(device),
@@ -92,31 +91,31 @@ def trial_point_of(config: TrialConfig, submission: Submission) -> tuple[dict[st
     return {**base, **config.hp}, "chosen"
 
 
-def budget_scale_for(value: Any, workload: str, workloads_path: Sequence[str] = ()) -> float:
-    """The config's ``budget_scale`` for ``workload``: one number for every workload, or a
-    mapping of workload names to numbers (those not named get 1)."""
+def budget_scale_for(config: TrialSettings, workload: str, scale: str,
+                     device: torch.device) -> tuple[float, dict[str, Any]]:
+    """The factor by which ``workload``'s budget and eval period are multiplied here, and
+    how it was obtained. ``budget_scale`` is ``auto`` (measured: :mod:`~algoperf_lite.trial.speed`,
+    once per process), one number for every workload, or a mapping of workload names to
+    numbers (those not named get 1) or to measurements (a study's, made before its first
+    trial: ``{"factor": ..., ...}``)."""
+    value = config.budget_scale
+    if value == "auto" and config.budget_sec and config.eval_period_sec:
+        return 1.0, {"method": "not needed: budget_sec and eval_period_sec are given", "factor": 1.0}
+    if value == "auto":
+        speed = measure(workload, scale, str(device), config.threads if device.type == "cpu" else None,
+                        resolve_data_dir(config.data_dir), tuple(config.workloads_path))
+        return speed.factor, {**speed.to_json(), "concurrency": 1}
     if isinstance(value, dict):
-        unknown = sorted(set(value) - set(workloads.workload_classes(workloads_path)))
+        unknown = sorted(set(value) - set(workloads.workload_classes(config.workloads_path)))
         if unknown:
             raise UserError(f"budget_scale names unknown workload(s) {', '.join(unknown)}; "
                             f"`algoperf-lite list` shows the registered names")
-    scale = value.get(workload, 1.0) if isinstance(value, dict) else value
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
-        raise UserError(f"budget_scale must be a positive number or a mapping of workload names to positive "
-                        f"numbers (scripts/machine_speed.py prints one), got {value!r}")
-    return float(scale)
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block on ``threads`` torch threads (None: as set), then restore the count."""
-    saved = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(saved)
+    entry = value.get(workload, 1.0) if isinstance(value, dict) else value
+    factor = entry.get("factor") if isinstance(entry, dict) else entry
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
+        raise UserError(f"budget_scale must be auto, a positive number or a mapping of workload names to positive "
+                        f"numbers, got {value!r}")
+    return float(factor), entry if isinstance(entry, dict) else {"method": "given", "factor": float(factor)}
 
 
 def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None) -> Outcome:

@@ -1,0 +1,97 @@
+"""budget_scale=auto: a workload's budget in this machine's seconds, from its speed here
+against the calibration's, measured once before the first trial (under the trials'
+concurrency) and recorded; a resumed study measures nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from algoperf_lite.cli import main
+from algoperf_lite.configs import load_config
+from algoperf_lite.study import speed as study_speed
+from algoperf_lite.study.command import study_command
+from algoperf_lite.trial.speed import measure
+from algoperf_lite.trial.workloads import build_workload, workload_classes
+from algoperf_lite.workload_kit import calibration
+
+CPU = "cpu"
+
+
+def test_the_factor_is_the_calibrations_speed_over_this_machines():
+    speed = measure("digits_logreg", "smoke", CPU, 1, None)
+    entry = calibration(workload_classes()["digits_logreg"].cls, "digits_logreg", "smoke")
+    assert speed.calibrated and speed.calibration_steps_per_sec == entry["step_hint"] / entry["budget_sec"]
+    assert speed.factor == pytest.approx(speed.calibration_steps_per_sec / speed.steps_per_sec)
+    assert speed.reference == {"submission": entry["provenance"]["best_submission"],
+                               "point": entry["provenance"]["best_point"]}
+    assert speed.measured_sec >= 2.0 and speed.threads == 1 and speed.date
+    assert speed.to_json()["method"] == "measured"
+
+
+def test_a_workload_without_a_calibration_says_so_and_gets_1():
+    speed = measure("mnist_logreg", "smoke", CPU, 1, None)
+    assert not speed.calibrated and speed.factor == 1.0 and speed.steps_per_sec is None
+    assert speed.to_json()["method"] == "not calibrated: factor 1"
+
+
+def only(results, name):
+    (path,) = results.glob(f"external_tuning/*/study_*/*/trial_*/{name}")
+    return json.loads(path.read_text())
+
+
+def test_run_measures_by_default_and_records_how(tmp_path):
+    assert main(["run", f"results_dir={tmp_path}", "max_steps=2", "quiet=true"]) == 0
+    spec = only(tmp_path, "spec.json")
+    source = spec["budget_scale_source"]
+    base = build_workload("digits_logreg", "smoke", "cpu")
+    assert source["method"] == "measured" and source["concurrency"] == 1 and source["workload"] == "digits_logreg"
+    assert spec["budget_scale"] == source["factor"] > 0
+    assert spec["budget_sec"] == pytest.approx(base.max_allowed_runtime_sec * source["factor"])
+    assert spec["eval_period_sec"] == pytest.approx(base.eval_period_time_sec * source["factor"])
+
+
+@pytest.mark.parametrize("given, method", [(["budget_scale=2"], "given"),
+                                           (["budget_sec=1", "eval_period_sec=0.2"], "not needed")])
+def test_a_number_overrides_and_fixed_budgets_need_no_measurement(tmp_path, given, method):
+    assert main(["run", f"results_dir={tmp_path}", "max_steps=2", "quiet=true", *given]) == 0
+    assert only(tmp_path, "spec.json")["budget_scale_source"]["method"].startswith(method)
+
+
+def test_held_out_variants_take_their_base_workloads_factor():
+    settings = load_config("study", ["study=smoke", "rules=v0.5"])
+    scales = study_speed.measure_budget_scale(settings, [], ("digits_logreg", "digits_logreg_zero_init"), "smoke",
+                                              [("cpu", "cpu")], 1)
+    base, variant = scales["digits_logreg"], scales["digits_logreg_zero_init"]
+    assert variant["from_base_workload"] == "digits_logreg" and variant["factor"] == base["factor"]
+
+
+def test_a_pool_measures_with_every_worker_at_once():
+    settings = load_config("study", ["study=smoke", "executor=pool", "workers=2"])
+    scales = study_speed.measure_budget_scale(settings, [], ("digits_logreg",), "smoke",
+                                              [("cpu#0", "cpu"), ("cpu#1", "cpu")], 1)
+    entry = scales["digits_logreg"]
+    assert entry["concurrency"] == 2 and len(entry["steps_per_sec_per_worker"]) == 2
+    assert entry["steps_per_sec"] == pytest.approx(sum(entry["steps_per_sec_per_worker"]) / 2)  # the median of 2
+    assert entry["factor"] == pytest.approx(entry["calibration_steps_per_sec"] / entry["steps_per_sec"])
+
+
+def test_a_study_records_its_factors_and_a_resumed_study_measures_nothing(tmp_path, monkeypatch, capsys):
+    results = tmp_path / "results"
+    args = ["study=smoke", "rules.num_trials=1", "study.submissions=[adamw]", "budget_sec=0.3", "score=false",
+            "quiet=true", f"results_dir={results}"]
+    assert study_command(args) == 0
+    assert "budget_scale=auto, measured in" in capsys.readouterr().out
+    recorded = json.loads((results / "study.json").read_text())["config"]["budget_scale"]["digits_logreg"]
+    assert recorded["concurrency"] == 1 and recorded["method"] == "measured"
+    spec = only(results, "spec.json")
+    assert spec["budget_scale_source"] == recorded
+    assert spec["eval_period_sec"] == pytest.approx(0.25 * recorded["factor"])
+
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("a resumed study measured again")
+
+    monkeypatch.setattr("algoperf_lite.study.command.measure_budget_scale", no_measuring)
+    assert study_command(args) == 0
+    assert f"reused from {results / 'study.json'}" in capsys.readouterr().out
