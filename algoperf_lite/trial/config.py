@@ -65,6 +65,10 @@ class TrialSettings:
     # ones (as are $ALGOPERF_LITE_WORKLOADS_PATH and $ALGOPERF_LITE_SUBMISSIONS_PATH).
     workloads_path: list[str] = field(default_factory=list, metadata=WHERE)
     submissions_path: list[str] = field(default_factory=list, metadata=WHERE)
+    # A tracker that also gets every eval and the trial's settings: null | tensorboard | wandb
+    # (algoperf_lite/trial/loggers.py). Its logs go in the trial's folder, or under logger_dir.
+    logger: Optional[str] = field(default=None, metadata=WHERE)
+    logger_dir: Optional[str] = field(default=None, metadata=WHERE)
     rules: Rules = field(default_factory=lambda: load_rules("v0.6"))  # configs/rules/
 
     def __post_init__(self) -> None:

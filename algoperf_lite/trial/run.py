@@ -15,7 +15,7 @@ from algoperf_lite import spec
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.results import Outcome, TrialWriter, trial_dir
-from algoperf_lite.trial import distributed, workloads
+from algoperf_lite.trial import distributed, loggers, workloads
 from algoperf_lite.trial.config import TrialConfig, TrialSettings
 from algoperf_lite.trial.environment import describe_environment, torch_threads
 from algoperf_lite.trial.record import TrialRecord
@@ -35,12 +35,14 @@ class PreparedTrial:
     path: Path
     workload: spec.Workload
     submission: Submission
+    logger: loggers.LoggerChoice | None = None  # a tracker that also gets the evals (logger=...)
 
 
 def prepare_trial(config: TrialConfig) -> PreparedTrial:
     """Resolve names, scale, device, seed, hyperparameters, budget; raise UserError on
     bad input before anything is trained or written. The data is loaded by
     :func:`run_prepared`, before it writes anything."""
+    logger = loggers.resolve(config.logger, config.logger_dir)  # first: a tracker not installed stops it at once
     device = distributed.local_device(workloads.resolve_device(config.device))
     scale = workloads.resolve_scale(config.scale, device)
     submission = load_submission(config.submission, config.submissions_path, config.search_space)
@@ -73,7 +75,7 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
     )
     path = trial_dir(Path(config.results_dir), record.ruleset, record.submission, record.study, record.workload,
                      record.trial, chosen=point_source == "chosen")
-    return PreparedTrial(record, path, workload, submission)
+    return PreparedTrial(record, path, workload, submission, logger)
 
 
 def trial_point_of(config: TrialConfig, submission: Submission) -> tuple[dict[str, Any] | None, str]:
@@ -125,18 +127,23 @@ def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None) -> O
         trial.workload.prepare()  # untimed set-up; missing data files are the user's to fix (UserError)
         # Under torchrun only rank 0 writes; the other ranks train alongside.
         writer = TrialWriter(trial.path) if distributed.is_main_process() else None
+        tracker = loggers.start(trial.logger, trial.record, trial.path) if writer is not None else None
         if writer is not None:
             writer.write_spec(trial.record.to_json())
             writer.write_environment(describe_environment(trial.workload.device))
 
         def record_eval(row: dict[str, Any]) -> None:
             writer.append_eval(row)
+            if tracker is not None:  # called after the clock paused for the eval, as is on_eval
+                tracker.log_eval(row)
             if on_eval is not None:
                 on_eval(row)
 
         result = train(trial.workload, trial.submission, trial.record,
                        on_eval=record_eval if writer is not None else None)
         outcome = result.outcome(wall_time=time.perf_counter() - started)
+        if tracker is not None:
+            tracker.finish(outcome)
         if writer is not None:
             writer.write_outcome(outcome)
         return outcome
