@@ -7,6 +7,7 @@ Errors in the user's input (:class:`UserError`) print one message and exit with 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ def _print_config(name: str, overrides: list[str]) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from algoperf_lite.configs import load_config
+    from algoperf_lite.study.lock import check_free
     from algoperf_lite.trial.distributed import is_main_process
     from algoperf_lite.trial.progress import EvalTable, outcome_line
     from algoperf_lite.trial.run import prepare_trial, run_prepared
@@ -39,6 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.cfg:
         return _print_config("run", args.overrides)
     config = load_config("run", args.overrides)
+    check_free(Path(config.results_dir))  # a study's directory takes no stray runs
     if not is_main_process():  # under torchrun, rank 0 speaks for all
         console.quiet = True
     trial = prepare_trial(config)
@@ -53,7 +56,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         chosen = " (a chosen point: not a tuning trial)" if r.point_source == "chosen" else ""
         console.print(f"hyperparameters{chosen}: " + escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                             for k, v in r.hyperparameters.items())))
-    outcome = run_prepared(trial, on_eval=None if config.quiet else EvalTable(r.target, console))
+    outcome = run_prepared(trial, on_eval=None if config.quiet else EvalTable(r.target, console),
+                           overwrite=config.overwrite)
     console.print(outcome_line(r.workload, escape(r.submission), r.target, outcome))
     console.print(f"record: {trial.path}")
     return 0
@@ -96,7 +100,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     if args.cfg:
         return _print_config("study", args.overrides)
-    return study_command(args.overrides, dry_run=args.dry_run, console=console)
+    return study_command(args.overrides, dry_run=args.dry_run, console=console, status=args.status)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -160,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "algoperf_lite/study/config.py)")
     study.add_argument("--dry-run", action="store_true", help="print the plan and its worst-case time; run nothing")
     study.add_argument("--cfg", action="store_true", help="print the composed config and exit")
+    study.add_argument("--status", action="store_true", help="show its trials done, running, queued and failed")
     study.set_defaults(func=cmd_study)
 
     check = add("check", help="try a submission for a few steps on every smoke workload")
@@ -223,6 +228,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         console.print(f"[red]error:[/red] {escape(str(e))}")
         return 2
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT) or args.debug:
+            raise
+        # Every record is written atomically: nothing half-written stays, what finished is kept.
+        console.print(f"[red]error:[/red] the disk is full ({escape(str(e))}); free some space and rerun the same "
+                      f"command: finished trials are kept and unfinished ones rerun")
+        return 1
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]")
         return 130

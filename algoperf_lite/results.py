@@ -2,14 +2,16 @@
 
 One writer, the trial (:class:`TrialWriter`); many readers (resume, the executors, the
 study summary, scoring, the report), all through this module. Every file is written
-atomically and ``outcome.json`` last, so a trial is finished exactly when its outcome
-reads back (:func:`is_finished`). No torch here: scoring reads results without it.
+atomically and ``outcome.json`` last, and the outcome records the hash of the spec it
+belongs to, so a trial is finished exactly when :func:`check_trial` finds its outcome,
+spec and evals whole and bound together. No torch here: scoring reads results without it.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 import math
@@ -69,6 +71,11 @@ class Outcome:
     num_evals: int
     wall_time: float
     error: str | None = None
+    spec_hash: str | None = None  # of the spec.json it belongs to (None: written before outcomes were bound)
+    mean_step_sec: float | None = None  # submission time per step (machine-dependent)
+    optimizer_state_bytes: int | None = None  # tensors the submission's state holds beyond the model
+    peak_memory_bytes: int | None = None  # on a GPU: peak device allocation (machine-dependent)
+    retry: bool = False  # failed because its process was killed: a rerun of the study trains it again
 
     def to_json(self) -> dict[str, Any]:
         return {k: None if isinstance(v, float) and not math.isfinite(v) else v
@@ -81,12 +88,12 @@ class Outcome:
 
     @classmethod
     def failed(cls, reason: str, wall_time: float, last_eval: dict[str, str] | None = None,
-               num_evals: int = 0) -> Outcome:
+               num_evals: int = 0, retry: bool = False) -> Outcome:
         """A trial its executor had to end (its process died or hung), after the evals it wrote."""
         last = last_eval or {}
         return cls(status="failed", reached=False, time_to_target=None, steps_to_target=None,
                    submission_time=float(last.get("submission_time") or 0.0), steps=int(last.get("step") or 0),
-                   num_evals=num_evals, wall_time=wall_time, error=reason)
+                   num_evals=num_evals, wall_time=wall_time, error=reason, retry=retry)
 
 
 def _read_json(path: Path) -> Any:
@@ -96,15 +103,51 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def read_outcome(path: Path) -> Outcome | None:
-    """The trial's outcome, or None if it has none that reads back (not finished)."""
-    data = _read_json(Path(path) / OUTCOME_FILE)
-    if not isinstance(data, dict):
-        return None
+def spec_hash(spec: dict[str, Any]) -> str:
+    """The hash that binds an outcome to its spec: of spec.json's content, canonical."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def _evals_damage(path: Path, expected_rows: int) -> str | None:
+    """Why evals.csv does not hold ``expected_rows`` whole rows, or None."""
+    file = Path(path) / EVALS_FILE
+    if not file.is_file():
+        return None if expected_rows == 0 else f"{EVALS_FILE} is missing"
     try:
-        return Outcome.from_json(data)
+        with open(file, newline="") as f:
+            rows = list(csv.DictReader(f))
+        for row in rows:
+            int(row["step"]), float(row["submission_time"])  # noqa: B018 (parse or fail)
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, csv.Error):
+        return f"{EVALS_FILE} is unreadable"
+    if len(rows) != expected_rows:
+        return f"{EVALS_FILE} has {len(rows)} rows where outcome.json counts {expected_rows}"
+    return None
+
+
+def check_trial(path: Path) -> tuple[Outcome | None, str | None]:
+    """(outcome, None) for a finished trial; else (None, why not): no outcome yet, or a
+    record that is truncated, unparsable, or whose outcome belongs to another spec."""
+    data = _read_json(Path(path) / OUTCOME_FILE)
+    if data is None:
+        exists = (Path(path) / OUTCOME_FILE).exists()
+        return None, f"{OUTCOME_FILE} is unreadable" if exists else f"no {OUTCOME_FILE}"
+    try:
+        outcome = Outcome.from_json(data)
     except TypeError:  # fields missing: not an outcome this code wrote
-        return None
+        return None, f"{OUTCOME_FILE} is incomplete"
+    spec = _read_json(Path(path) / SPEC_FILE)
+    if not isinstance(spec, dict):
+        return None, f"{SPEC_FILE} is unreadable"
+    if outcome.spec_hash is not None and outcome.spec_hash != spec_hash(spec):
+        return None, f"{OUTCOME_FILE} belongs to another {SPEC_FILE} (a rerun was interrupted)"
+    damage = _evals_damage(path, outcome.num_evals)
+    return (None, damage) if damage else (outcome, None)
+
+
+def read_outcome(path: Path) -> Outcome | None:
+    """The trial's outcome, or None if it is not finished (:func:`check_trial`)."""
+    return check_trial(path)[0]
 
 
 def is_finished(path: Path) -> bool:
@@ -150,4 +193,8 @@ class TrialWriter:
         write_text_atomic(self.path / EVALS_FILE, out.getvalue())
 
     def write_outcome(self, outcome: Outcome) -> None:
-        write_json_atomic(self.path / OUTCOME_FILE, outcome.to_json())
+        """Last, bound to the spec.json beside it (read back: the one on disk is what counts)."""
+        spec = _read_json(self.path / SPEC_FILE)
+        if not isinstance(spec, dict):
+            raise OSError(f"{self.path / SPEC_FILE} is missing or unreadable: no outcome can be bound to it")
+        write_json_atomic(self.path / OUTCOME_FILE, dataclasses.replace(outcome, spec_hash=spec_hash(spec)).to_json())

@@ -30,6 +30,7 @@ def test_atomic_write_leaves_no_temporary_file_and_keeps_the_old_on_failure(tmp_
 
 def test_writer_records_evals_and_outcome(tmp_path):
     writer = TrialWriter(tmp_path / "trial_0")
+    writer.write_spec({"workload": "digits_logreg"})
     writer.append_eval({"step": 1, "submission_time": 0.01, "eval_time": 0.002, "validation/accuracy": 0.5})
     writer.append_eval({"step": 90, "submission_time": 0.25, "eval_time": 0.002, "validation/accuracy": 0.9,
                         "test/accuracy": 0.88})

@@ -112,8 +112,9 @@ def test_versions_carry_algoperfs_targets_budgets_and_rules() -> None:
     assert v06.held_out == ()
     assert (v05.num_studies, v05.num_trials, v06.num_studies, v06.num_trials) == (5, 5, 3, 5)
     wmt = v05.workloads["wmt_glu_tanh"]
-    assert (wmt.metric, wmt.value, wmt.maximize, wmt.variant_of) == ("validation/bleu", 29.5779, True, "wmt")
-    assert not v05.workloads["criteo1tb"].maximize and not v06.workloads["finewebedu_lm"].maximize  # ppl
+    assert (wmt.column, wmt.target.value, wmt.target.maximize, wmt.variant_of) == ("validation/bleu", 29.5779, True,
+                                                                                    "wmt")
+    assert not v05.workloads["criteo1tb"].target.maximize and not v06.workloads["finewebedu_lm"].target.maximize
     # v0.6 shortened budgets and halved the self-tuning multiplier.
     assert v05.budget("fastmri", "external_tuning") == 8859 and v06.budget("fastmri", "external_tuning") == 4430
     assert v05.budget("fastmri", "self_tuning") == 3 * 8859 and v06.budget("fastmri", "self_tuning") == 1.5 * 4430
@@ -131,7 +132,7 @@ def test_algoperfs_own_targets_file_is_read(tmp_path: Path) -> None:
     rules = load_rules(path)
     assert rules.base == ("ogbg", "wmt") and rules.held_out == ("wmt_glu_tanh",)
     assert rules.workloads["ogbg_gelu"].variant_of == "ogbg" and rules.workloads["mnist"].variant_of == ""
-    assert rules.workloads["wmt"].maximize and rules.workloads["wmt"].metric == "validation/bleu"
+    assert rules.workloads["wmt"].target.maximize and rules.workloads["wmt"].column == "validation/bleu"
     assert rules.num_studies == 5 and rules.budget("wmt", "external_tuning") == 48151  # v0.5's constants
 
 

@@ -160,6 +160,7 @@ def test_a_trial_that_left_the_plan_is_refused_where_it_runs(tmp_path):
     _, plan = planned(tmp_path, "rules.num_trials=1", f"study.submissions=[{folder}]")
     (folder / "tuning_search_space.json").write_text(json.dumps([{"learning_rate": 0.5}]))  # edited mid-study
     with pytest.raises(UserError, match=r"changed since the study was planned \(hyperparameters: "
-                                        r"\{'learning_rate': 0.01\} -> \{'learning_rate': 0.5\}\)"):
+                                        r"\{'learning_rate': 0.01\} -> \{'learning_rate': 0.5\}, "
+                                        r"submission file tuning_search_space.json edited\)"):
         run_planned(plan[0], "cpu")
     assert not plan[0].path.exists()

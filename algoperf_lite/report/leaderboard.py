@@ -24,6 +24,7 @@ import pandas as pd
 from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, TrialSet, compute_scores
 from algoperf_lite.scoring.algoperf_logs import load_rules, read_algoperf_logs, read_evals, trial_spec_reader
 from algoperf_lite.scoring.bootstrap import COVERAGE_NOTE
+from algoperf_lite.scoring.decomposition import decomposition, has_decomposition
 from algoperf_lite.scoring.commands import interval_cells
 from algoperf_lite.scoring.results_dir import read_json, read_results_dir
 
@@ -142,8 +143,14 @@ def search_space(spec: dict, results_dir: Path) -> tuple[str | None, str]:
     return None, f"{folder}/tuning_search_space.json not found"
 
 
-def environment_rows(paths: list[str]) -> list[tuple[str, str]]:
-    """Each environment.json key with its distinct values across trials (hardware, versions...)."""
+# Of the installed distributions only these are shown, and any in which the trials differ.
+ENV_PACKAGES = ("packages.torch", "packages.algoperf-lite")
+ENV_EXPECTED_TO_VARY = ("date", "torch_threads")  # per trial by design, not a different environment
+
+
+def environment_rows(paths: list[str]) -> tuple[list[tuple[str, str]], str]:
+    """Each environment.json key with its distinct values across trials, and a warning
+    naming the keys in which the trials' environments differ ("" if they do not)."""
     values: dict[str, Counter] = {}
     for path in paths:
         env = read_json(Path(path) / "environment.json")
@@ -152,11 +159,39 @@ def environment_rows(paths: list[str]) -> list[tuple[str, str]]:
             for sub, v in items:
                 name = f"{key}.{sub}" if sub else key
                 values.setdefault(name, Counter())[fmt_value(v)] += 1
-    rows = []
+    if not values:
+        return [], ""
+    rows, differing = [], []
     for name in sorted(values):
         seen = [v for v, _ in values[name].most_common()]
-        more = f" (+{len(seen) - ENV_SHOWN} more)" if len(seen) > ENV_SHOWN else ""
-        rows.append((name, ", ".join(seen[:ENV_SHOWN]) + more))
+        varies = len(seen) > 1 or sum(values[name].values()) < len(paths)  # a key some trials lack differs too
+        if varies and name.split(".")[0] not in ENV_EXPECTED_TO_VARY:
+            differing.append(name)
+        if not name.startswith("packages.") or name in ENV_PACKAGES or varies:
+            more = f" (+{len(seen) - ENV_SHOWN} more)" if len(seen) > ENV_SHOWN else ""
+            rows.append((name, ", ".join(seen[:ENV_SHOWN]) + more))
+    flag = (f"The trials ran in different environments: they differ in {', '.join(differing)}. Scores compare "
+            f"submissions on one machine and software stack; check these before comparing." if differing else "")
+    return rows, flag
+
+
+def budget_scale_rows(index: TrialIndex, workloads: list[str]) -> list[tuple[str, str]]:
+    """How each workload's budget was put in this machine's seconds (budget_scale, from its trials' specs)."""
+    rows = []
+    for w in workloads:
+        source = index.first_spec(workload=w).get("budget_scale_source") or {}
+        if not source:
+            continue
+        factor, method = source.get("factor"), str(source.get("method", "?"))
+        text = f"×{factor:.2f}, {method}" if isinstance(factor, (int, float)) else method
+        if method == "measured":
+            text += (f" {str(source.get('date', ''))[:10]}: {source['steps_per_sec']:.1f} steps/s here "
+                     f"({source.get('device_name')}, {source.get('concurrency', 1)} worker(s) at once) against "
+                     f"{source['calibration_steps_per_sec']:.1f} on the calibration machine "
+                     f"({source.get('calibration_hardware')})")
+            if source.get("from_base_workload"):
+                text += f"; {source['from_base_workload']}'s speed"
+        rows.append((f"budget scale: {w}", text))
     return rows
 
 
@@ -305,8 +340,41 @@ def _section(b: Board, ruleset: str) -> dict:
         "heatmap_image": b.figure(plots.ratio_heatmap(ratios, max_tau, f"{title}: time-to-target ratios"),
                                   ruleset, "ratio_heatmap"),
         "workload_rows": _workload_rows(b, ruleset, order), "curves": _curves(b, ruleset, order),
-        "details": _details(b, ruleset, order),
+        "details": _details(b, ruleset, order), "decomposition": _decomposition_rows(b, ruleset, order),
+        "reference": b.reference,
     }
+
+
+def fmt_bytes(n: float) -> str:
+    if not np.isfinite(n):
+        return "–"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1000
+    return ""
+
+
+def _decomposition_rows(b: Board, ruleset: str, order: list[str]) -> list[dict]:
+    """Per workload and submission: steps to target, step time, step cost, state memory."""
+    if not has_decomposition(b.trials):
+        return []
+    table = decomposition(b.trials, b.result.picks, b.reference)
+    table = table[table["ruleset"] == ruleset].set_index(["workload", "submission"])
+    rows = []
+    for w in b.all_workloads:
+        for sub in order:
+            if (w, sub) not in table.index:
+                continue
+            r = table.loc[(w, sub)]
+            rows.append({
+                "workload": w, "submission": sub,
+                "steps": "∞" if not np.isfinite(r["steps_to_target"]) else f"{r['steps_to_target']:.0f}",
+                "step_time": "–" if not np.isfinite(r["mean_step_sec"]) else f"{r['mean_step_sec'] * 1e3:.3g} ms",
+                "step_cost": "–" if not np.isfinite(r["step_cost"]) else f"×{r['step_cost']:.2f}",
+                "state": fmt_bytes(r["optimizer_state_bytes"]), "peak": fmt_bytes(r["peak_memory_bytes"]),
+            })
+    return rows
 
 
 def _settings(b: Board, study: dict) -> list[tuple[str, str]]:
@@ -324,6 +392,7 @@ def _settings(b: Board, study: dict) -> list[tuple[str, str]]:
                       f"ranking), {s.n_boot} resamples, seed {s.seed}; none for a submission with a 1-study cell"),
         ("speedup reference", b.reference or "none"),
         ("rule constants", json.dumps(rules, sort_keys=True)),
+        *budget_scale_rows(b.index, b.all_workloads),
         *[("left out", line) for line in b.info],
     ]
 
@@ -363,7 +432,7 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
         "sections": [_section(b, ruleset) for ruleset in result.scores["ruleset"].unique()],
         "issues": result.issues,
         "study_json": json.dumps(study, indent=2, sort_keys=True) if study and algoperf_targets is None else None,
-        "environment": environment_rows(list(trials["path"])),
+        **dict(zip(("environment", "environment_flag"), environment_rows(list(trials["path"])))),
     }
 
 

@@ -30,13 +30,15 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from algoperf_lite.results import RULESET_DIRS
+from algoperf_lite.spec import Target
+
 from .errors import ScoringError
 from .trials import Benchmark, TrialSet, normalize_trials
 
 TARGETS_FILE = Path(__file__).with_name("algoperf_targets.json")
 VERSIONS = ("v0.5", "v0.6")
 DEFAULT_VERSION = "v0.6"  # AlgoPerf's scorer defaults to its latest targets too
-RULESET_DIRS = ("external_tuning", "self_tuning")
 MEASUREMENTS = "eval_measurements.csv"
 WORKLOAD_DIR = re.compile(r"(?P<workload>.+)_(?:jax|pytorch)")
 TRIAL_DIR = re.compile(r"trial_(?P<index>\d+)")
@@ -48,17 +50,16 @@ MINIMIZED = frozenset({"ce_loss", "error_rate", "ctc_loss", "wer", "l1_loss", "l
 
 
 @dataclass(frozen=True)
-class Target:
-    """One workload's validation target: an eval_measurements.csv column and the value to reach."""
+class AlgoPerfWorkload:
+    """One workload of a version: its validation target, budget, and base workload if a variant."""
 
-    metric: str  # e.g. "validation/loss"
-    value: float
-    maximize: bool
+    target: Target  # compared on the eval_measurements.csv column ``column``
     budget_sec: float | None = None  # external tuning's; None: unknown, not enforced
     variant_of: str = ""
 
-    def reached(self, x: float) -> bool:
-        return x >= self.value if self.maximize else x <= self.value  # NaN: False either way
+    @property
+    def column(self) -> str:
+        return f"validation/{self.target.metric}"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class AlgoPerfRules:
     (`base` and the drawn `held_out` variants), and the counts and budget multiplier it expects."""
 
     name: str
-    workloads: dict[str, Target]
+    workloads: dict[str, AlgoPerfWorkload]
     base: tuple[str, ...]
     held_out: tuple[str, ...] = ()
     num_studies: int | None = None
@@ -102,8 +103,10 @@ def _rules_from_ours(name: str, raw: dict) -> AlgoPerfRules:
     budget_sec and, for variants, variant_of; `held_out` lists the variants that count."""
     try:
         workloads = {
-            w: Target(str(e["metric"]), float(e["target"]), bool(e["maximize"]),
-                      None if e.get("budget_sec") is None else float(e["budget_sec"]), str(e.get("variant_of") or ""))
+            w: AlgoPerfWorkload(Target(str(e["metric"]).removeprefix("validation/"), float(e["target"]),
+                                       bool(e["maximize"])),
+                                None if e.get("budget_sec") is None else float(e["budget_sec"]),
+                                str(e.get("variant_of") or ""))
             for w, e in raw["workloads"].items()
         }
     except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -136,7 +139,7 @@ def _rules_from_algoperf(name: str, raw: dict) -> AlgoPerfRules:
     for w, (metric, value) in entries.items():
         variant_of = "" if w in base else _variant_base(w, base)
         budget = known.workloads[w].budget_sec if known and w in known.workloads else None
-        workloads[w] = Target(f"validation/{metric}", value, metric not in MINIMIZED, budget, variant_of)
+        workloads[w] = AlgoPerfWorkload(Target(metric, value, metric not in MINIMIZED), budget, variant_of)
     return AlgoPerfRules(name, workloads, base, held_out,
                          known.num_studies if known else None, known.num_trials if known else None,
                          known.self_tuning_budget_multiplier if known else None)
@@ -161,21 +164,21 @@ def load_rules(targets: str | Path = DEFAULT_VERSION) -> AlgoPerfRules:
     return (_rules_from_algoperf if "base_workloads" in raw else _rules_from_ours)(str(path), raw)
 
 
-def first_reach(path: Path, target: Target) -> tuple[float, float, int, str]:
+def first_reach(path: Path, workload: AlgoPerfWorkload) -> tuple[float, float, int, str]:
     """(time, step, 0-based eval index) of the first eval reaching the target, inf/inf/-1 if none,
     and a problem ("" if none): the file has no time column or no column for the target's metric."""
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader, [])]
         time_col = next((header.index(c) for c in TIME_COLUMNS if c in header), None)
-        if time_col is None or target.metric not in header:
-            missing = "time column (score)" if time_col is None else f"{target.metric} column"
+        if time_col is None or workload.column not in header:
+            missing = "time column (score)" if time_col is None else f"{workload.column} column"
             return math.inf, math.inf, -1, f"no {missing}" if header else "empty file"
-        metric_col = header.index(target.metric)
+        metric_col = header.index(workload.column)
         step_col = header.index("global_step") if "global_step" in header else None
         for i, row in enumerate(reader):
             value, time = _number(row, metric_col), _number(row, time_col)
-            if target.reached(value) and math.isfinite(time):
+            if workload.target.reached(value) and math.isfinite(time):  # NaN: False either way
                 return time, _number(row, step_col) if step_col is not None else math.nan, i, ""
     return math.inf, math.inf, -1, ""
 
@@ -213,7 +216,7 @@ def _looks_like_submission(path: Path) -> bool:
 def _ruleset_of(submission: Path, above: Path) -> str:
     """A ruleset folder on the way down, else the runs' flags_0.json (`tuning_ruleset`), else external."""
     for folder in (submission, above):
-        if folder.name in RULESET_DIRS:
+        if folder.name in RULESET_DIRS.values():
             return folder.name
     flags = next(submission.glob("*/*/trial_*/flags_0.json"), None)
     if flags is not None:
@@ -232,7 +235,7 @@ def submission_dirs(root: Path) -> list[tuple[str, Path]]:
         raise ScoringError(f"{root}: no such directory")
     if (root / "logs").is_dir() and not _looks_like_submission(root):
         root = root / "logs"  # a leaderboard folder: previous_leaderboards/algoperf_v05
-    rulesets = [d for d in _dirs(root) if d.name in RULESET_DIRS]
+    rulesets = [d for d in _dirs(root) if d.name in RULESET_DIRS.values()]
     if rulesets:
         return [(r.name, s) for r in rulesets for s in _dirs(r)]
     resolved = root.resolve()
@@ -250,7 +253,7 @@ def _counted(counter: Counter) -> str:
     return ", ".join(f"{name} ({n})" for name, n in sorted(counter.items()))
 
 
-def _check_meta(trial_dir: Path, workload: str, target: Target, found: dict) -> bool:
+def _check_meta(trial_dir: Path, workload: str, entry: AlgoPerfWorkload, found: dict) -> bool:
     """Record the target and budget a run says it had (meta_data_0.json) where they differ from
     ours (the budget before any self-tuning multiplier, as AlgoPerf records it). False: no file."""
     try:
@@ -259,8 +262,8 @@ def _check_meta(trial_dir: Path, workload: str, target: Target, found: dict) -> 
         return False
     if not isinstance(meta, dict):
         return False
-    for key, ours, what in (("workload.validation_target_value", target.value, "target"),
-                            ("workload.max_allowed_runtime_sec", target.budget_sec, "budget")):
+    for key, ours, what in (("workload.validation_target_value", entry.target.value, "target"),
+                            ("workload.max_allowed_runtime_sec", entry.budget_sec, "budget")):
         theirs = meta.get(key)
         if ours is not None and isinstance(theirs, (int, float)) and not math.isclose(theirs, ours, rel_tol=1e-9):
             found[(workload, what)] = (theirs, ours)
@@ -392,8 +395,7 @@ def trial_spec_reader(rules: AlgoPerfRules, trials: pd.DataFrame) -> Callable[[s
         out: dict[str, Any] = {"rules": rules.constants()}
         if path in where:
             ruleset, workload = where[path]
-            t = rules.workloads[workload]
-            out["target"] = {"metric": t.metric, "value": t.value, "maximize": t.maximize}
+            out["target"] = rules.workloads[workload].target._asdict()
             out["budget_sec"] = rules.budget(workload, ruleset)
             sub_dir = Path(path).resolve().parents[2]
             if sub_dir.parent.name == ruleset and sub_dir.parents[1].name == "logs":

@@ -16,6 +16,7 @@ import pandas as pd
 
 from algoperf_lite.results import read_outcome, read_spec, trial_dir_parts, trial_dirs
 
+from .decomposition import OUTCOME_COLUMNS
 from .errors import ScoringError
 from .trials import TrialSet, benchmark_from_trials, normalize_trials
 
@@ -42,12 +43,25 @@ def _workload_names(value: Any) -> list[str]:
     return []
 
 
+def _planned_dirs(results_dir: Path, study: dict[str, Any]) -> tuple[list[Path], list[Path]]:
+    """(the trial folders to read, those left out): a study's plan (study.json's
+    ``trials``) when there is one, else every trial folder."""
+    found = trial_dirs(results_dir)
+    if not isinstance(study.get("trials"), list):
+        return found, []
+    planned = [results_dir / p for p in study["trials"]]
+    keep = set(planned)
+    return planned, [p for p in found if p not in keep]
+
+
 def read_results_dir(results_dir: Path) -> TrialSet:
     """The finished trials under `results_dir`, and the benchmark study.json describes."""
     if not results_dir.is_dir():
         raise ScoringError(f"{results_dir}: no such directory")
+    study = read_json(results_dir / "study.json")
+    folders, stray = _planned_dirs(results_dir, study)
     rows, unfinished, rules = [], [], {}
-    for trial_dir in trial_dirs(results_dir):
+    for trial_dir in folders:
         outcome = read_outcome(trial_dir)
         if outcome is None:
             unfinished.append(trial_dir)
@@ -60,19 +74,19 @@ def read_results_dir(results_dir: Path) -> TrialSet:
             "time_to_target": outcome.time_to_target,
             "steps_to_target": outcome.steps_to_target,
             "status": outcome.status,
+            **{column: getattr(outcome, column) for column in OUTCOME_COLUMNS},
             "path": str(trial_dir),
         })
     if not rows:
-        hint = f" ({len(unfinished)} unfinished, without a readable outcome.json)" if unfinished else ""
+        hint = f" ({len(unfinished)} unfinished, without a whole record)" if unfinished else ""
         raise ScoringError(
             f"{results_dir}: no finished trials found{hint}; expected "
             "<ruleset>/<submission>/study_<k>/<workload>/trial_<i>/outcome.json"
         )
     df = pd.DataFrame(rows)
-    for column in ("time_to_target", "steps_to_target"):  # JSON null -> not reached
+    for column in ("time_to_target", "steps_to_target", *OUTCOME_COLUMNS):  # JSON null -> not reached / unknown
         df[column] = pd.to_numeric(df[column], errors="coerce")
     trials = normalize_trials(df, str(results_dir))
-    study = read_json(results_dir / "study.json")
     rules = study.get("rules") or rules
     benchmark = benchmark_from_trials(
         trials, _workload_names(study.get("workloads")), rules.get("num_studies"), rules.get("num_trials")
@@ -80,7 +94,12 @@ def read_results_dir(results_dir: Path) -> TrialSet:
     notes = []
     if unfinished:
         notes.append(
-            f"{len(unfinished)} unfinished trial(s) without a readable outcome.json ignored, "
+            f"{len(unfinished)} unfinished trial(s) (no whole, bound record) ignored, "
             f"e.g. {unfinished[0].relative_to(results_dir)}"
+        )
+    if stray:
+        notes.append(
+            f"{len(stray)} trial folder(s) not in the study's plan (study.json) left out, "
+            f"e.g. {stray[0].relative_to(results_dir)}"
         )
     return TrialSet(trials, benchmark, results_dir, notes)

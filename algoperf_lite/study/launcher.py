@@ -2,16 +2,26 @@
 slurm.yaml, ray.yaml): the plugin submits one job per trial; each job runs its planned
 trial the way the pool does, in a supervised child process, so that a crash or a hang
 is recorded as a failed trial even on a cluster node. The jobs write to the shared
-results dir; this process reports each trial as its outcome appears."""
+results dir; this process reports each trial as its outcome appears.
+
+Each trial's job id is recorded in ``launcher/jobs.json`` as soon as submitit has
+submitted it, so that a rerun of the study (its first process gone, its jobs maybe
+still queued or running) asks the scheduler through submitit and leaves those trials
+alone instead of submitting them twice."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
+from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.configs import register_schemas
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import configs_dir
@@ -21,6 +31,8 @@ from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.study.progress import StudyEvents
 
 WATCH_SEC = 2.0
+JOBS_FILE = "launcher/jobs.json"  # trial folder (relative) -> {"job_id", "folder", "cluster"}
+LIVE_STATES = ("PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING")
 
 
 class LauncherTask:
@@ -63,12 +75,79 @@ def run_on_a_node(settings: StudyConfig, overrides: list[str], fn: Any, *args: A
     return job.return_value
 
 
-def _watch(trials: list[PlannedTrial], events: StudyEvents, stop: threading.Event) -> None:
-    """Report trials as their outcome.json appears (the jobs run elsewhere); one last
-    look once the launcher has returned."""
-    waiting = list(trials)
+def _submitted(base: Path, since: float) -> dict[int, tuple[str, Path]]:
+    """The jobs submitit has submitted since ``since``: job number in the sweep -> (job id,
+    folder), read from the ``<job id>_submitted.pkl`` it writes at submission."""
+    from submitit.core.utils import DelayedSubmission
+
+    found = {}
+    for pkl in base.glob("*/*_submitted.pkl"):
+        if pkl.stat().st_mtime < since:
+            continue
+        try:
+            job_num = DelayedSubmission.load(pkl).args[2]  # Hydra's (overrides, dir key, job num, ...)
+        except Exception:  # noqa: BLE001 (being written, or not a Hydra job: not ours)
+            continue
+        found[int(job_num)] = (pkl.name.removesuffix("_submitted.pkl"), pkl.parent)
+    return found
+
+
+def _record_jobs(settings: StudyConfig, trials: list[PlannedTrial], jobs: dict[int, tuple[str, Path]]) -> None:
+    path = settings.results_path / JOBS_FILE
+    recorded = _read_jobs(path)
+    cluster = "local" if "LocalLauncher" in str(settings.executor.get("_target_")) else "slurm"
+    for num, (job_id, folder) in jobs.items():
+        if num < len(trials):
+            recorded[str(trials[num].path.relative_to(settings.results_path))] = {
+                "job_id": job_id, "folder": str(folder), "cluster": cluster}
+    write_json_atomic(path, recorded)
+
+
+def _read_jobs(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def job_state(job: dict[str, Any]) -> str:
+    """The scheduler's state of a recorded job (SLURM's names; UNKNOWN when it cannot say).
+    A local job's id is its process id: RUNNING while that process lives."""
+    if job.get("cluster") == "local":
+        try:
+            os.kill(int(job["job_id"]), 0)
+        except (ProcessLookupError, ValueError):
+            return "FINISHED"
+        except PermissionError:
+            return "RUNNING"
+        return "RUNNING"
+    import submitit
+
+    try:
+        return str(submitit.SlurmJob(folder=job["folder"], job_id=job["job_id"]).state).upper()
+    except Exception:  # noqa: BLE001 (no sacct here, or the job is too old for it)
+        return "UNKNOWN"
+
+
+def live_jobs(results_dir: Path) -> dict[str, str]:
+    """Trial folder (relative) -> state, for each recorded job still queued or running."""
+    states = {trial: job_state(job) for trial, job in _read_jobs(Path(results_dir) / JOBS_FILE).items()}
+    return {trial: state for trial, state in states.items() if state in LIVE_STATES}
+
+
+def _watch(settings: StudyConfig, trials: list[PlannedTrial], events: StudyEvents, stop: threading.Event) -> None:
+    """Record the jobs' ids as they are submitted, and report trials as their outcome
+    appears (the jobs run elsewhere); one last look once the launcher has returned."""
+    waiting, since, recorded = list(trials), time.time() - 1, set()
+    base = Path(str(settings.executor.get("submitit_folder", ""))).parent
     while waiting:
         stopping = stop.wait(WATCH_SEC)
+        if base.is_dir():
+            jobs = {n: j for n, j in _submitted(base, since).items() if n not in recorded}
+            if jobs:
+                _record_jobs(settings, trials, jobs)
+                recorded |= set(jobs)
         outcomes = {t.index: o for t in waiting if (o := read_outcome(t.path)) is not None}
         for trial in waiting:
             if trial.index in outcomes:
@@ -111,7 +190,7 @@ def run_launcher(settings: StudyConfig, trials: list[PlannedTrial], overrides: l
         return
     launcher = _launcher(settings, overrides, LauncherTask(trials, settings))
     stop = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(trials, events, stop), daemon=True)
+    watcher = threading.Thread(target=_watch, args=(settings, trials, events, stop), daemon=True)
     watcher.start()
     try:
         launcher.launch([list(overrides) for _ in trials], initial_job_idx=0)  # job k runs trials[k]

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
-from algoperf_lite.results import Outcome
+from algoperf_lite.results import Outcome, read_outcome
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.trial import workloads
+from algoperf_lite.trial.code import code_changes
 from algoperf_lite.trial.config import TrialConfig, settings_of
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.run import prepare_trial, run_prepared
@@ -91,16 +92,21 @@ def plan_hash(plan: list[PlannedTrial]) -> str:
 
 def run_planned(trial: PlannedTrial, device: str, on_eval: EvalCallback | None = None) -> Outcome:
     """Prepare the trial again where it runs (its workload and data on ``device``) and
-    run it; its outcome. A trial that no longer matches the plan (a target, budget or
-    search space edited while the study runs) raises UserError: a study's trials must
+    run it, from a clean folder if an earlier run of it was interrupted (or its record
+    is damaged); its outcome. A trial that no longer matches the plan (a target, budget
+    or search space edited while the study runs) raises UserError: a study's trials must
     all follow one plan."""
     prepared = prepare_trial(dataclasses.replace(trial.config, device=device))
     now, planned = prepared.record.identity(), trial.record.identity()
     if now != planned:
-        changed = ", ".join(f"{k}: {planned[k]!r} -> {now[k]!r}" for k in planned if now[k] != planned[k])
+        parts: list[str] = []
+        for k in (k for k in planned if now[k] != planned[k]):
+            parts += code_changes(planned[k], now[k]) if k == "code" else [f"{k}: {planned[k]!r} -> {now[k]!r}"]
+        changed = ", ".join(parts)
         raise UserError(f"{trial.label} changed since the study was planned ({changed}); a study's trials must "
                         f"follow one plan: rerun with overwrite=true, or in another results_dir")
-    return run_prepared(prepared, on_eval=on_eval)
+    done = read_outcome(trial.path)
+    return run_prepared(prepared, on_eval=on_eval, overwrite=done is None or done.retry)
 
 
 def worst_case_sec(plan: list[PlannedTrial], overhead_sec: float) -> float:

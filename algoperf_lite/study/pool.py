@@ -128,7 +128,8 @@ class Pool:
                     return self._fail(slot, payload)
         except (EOFError, OSError):  # it died while sending: below
             pass
-        if not slot.process.is_alive():
+        died = not slot.process.is_alive()
+        if died:
             reason = _exit_reason(slot.process.exitcode)
         elif time.monotonic() > slot.deadline:
             reason = self._overrun(slot)
@@ -138,7 +139,9 @@ class Pool:
         if slot.phase == "starting":  # not the trial's doing, and every trial would fail alike
             raise RuntimeError(f"a pool worker could not start ({reason}); see {slot.log}. "
                                f"The study stops here; rerun it to resume")
-        self._fail(slot, f"{reason}; its output is in {slot.log}")
+        # A process that died (a signal, the out-of-memory killer) is retried by a rerun;
+        # one that hung past its deadline is the submission's doing and is not.
+        self._fail(slot, f"{reason}; its output is in {slot.log}", retry=died)
 
     def _overrun(self, slot: Slot) -> str:
         trial, elapsed = slot.trial, time.monotonic() - slot.assigned
@@ -151,8 +154,8 @@ class Pool:
                     f"(trial_overhead_sec: {self.setup_sec:g} s) plus {limits}")
         return f"killed after {elapsed:.0f} s: the worker never took the trial"
 
-    def _fail(self, slot: Slot, reason: str) -> None:
-        self._finish(slot, record_failure(slot.trial, reason, time.monotonic() - slot.assigned))
+    def _fail(self, slot: Slot, reason: str, retry: bool = False) -> None:
+        self._finish(slot, record_failure(slot.trial, reason, time.monotonic() - slot.assigned, retry))
 
     def _finish(self, slot: Slot, outcome: Outcome) -> None:
         trial, slot.trial, slot.phase, slot.deadline = slot.trial, None, "idle", math.inf

@@ -13,9 +13,11 @@ from typing import Any
 from algoperf_lite import __version__
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.errors import UserError
-from algoperf_lite.results import FORMAT_VERSION, RULESET_DIRS, Outcome, TrialWriter, is_finished, read_evals
+from algoperf_lite.results import (FORMAT_VERSION, OUTCOME_FILE, RULESET_DIRS, Outcome, TrialWriter, check_trial,
+                                   read_evals)
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
+from algoperf_lite.trial.code import code_changes
 from algoperf_lite.trial.config import result_keys
 
 STUDY_FILE = "study.json"
@@ -23,17 +25,18 @@ STUDY_FILE = "study.json"
 STUDY_OUTPUTS = (*RULESET_DIRS.values(), STUDY_FILE, "leaderboard.html", "leaderboard_plots", "launcher", "logs")
 
 
-def trial_state(trial: PlannedTrial) -> str:
-    """finished (its outcome reads back), interrupted (a folder without one) or new."""
-    if is_finished(trial.path):
-        return "finished"
-    return "interrupted" if trial.path.exists() else "new"
-
-
-def clear_interrupted(trial: PlannedTrial) -> None:
-    """An interrupted trial restarts from an empty folder, so that its record holds one run."""
-    if trial_state(trial) == "interrupted":
-        shutil.rmtree(trial.path)
+def trial_state(trial: PlannedTrial) -> tuple[str, str | None]:
+    """finished, interrupted (a folder without an outcome: rerun from a clean folder),
+    killed (its process died: recorded as failed, rerun), damaged (a record truncated,
+    unparsable or not bound to its spec: rerun, with the reason) or new."""
+    outcome, why = check_trial(trial.path)
+    if outcome is not None and outcome.retry:
+        return "killed", outcome.error
+    if outcome is not None:
+        return "finished", None
+    if not trial.path.exists():
+        return "new", None
+    return ("interrupted", None) if why == f"no {OUTCOME_FILE}" else ("damaged", why)
 
 
 def study_record(settings: StudyConfig, plan: list[PlannedTrial], plan_hash: str) -> dict[str, Any]:
@@ -45,7 +48,34 @@ def study_record(settings: StudyConfig, plan: list[PlannedTrial], plan_hash: str
         "ruleset": settings.ruleset, "rules": settings.rules.to_json(), "seed": settings.seed,
         "scale": plan[0].record.scale, "reference_submission": settings.study.reference_submission,
         "num_trials_planned": len(plan), "config": dataclasses.asdict(settings),
+        "trials": [str(t.path.relative_to(settings.results_path)) for t in plan],  # what scoring reads
+        "code": _code(plan),
     }
+
+
+def _code(plan: list[PlannedTrial]) -> dict[str, Any]:
+    """The code the plan runs, once per submission and per workload (each trial's record has its own)."""
+    out: dict[str, Any] = {"submissions": {}, "workloads": {}, "project": None}
+    for t in plan:
+        code = t.record.code or {}
+        out["submissions"][t.record.submission] = code.get("submission")
+        out["workloads"][t.record.workload] = code.get("workload")
+        out["project"] = code.get("project")
+    return out
+
+
+def _code_differences(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """What changed in the code a study runs, file by file, since study.json was written."""
+    old = old or {}
+    changes = []
+    for kind, part in (("submissions", "submission"), ("workloads", "workload")):
+        before, after = old.get(kind) or {}, new[kind]
+        for name in sorted(before.keys() & after.keys()):
+            changes += [f"{kind[:-1]} {name}: {c.split(' ', 1)[1]}"
+                        for c in code_changes({part: before[name]}, {part: after[name]})]
+    if old.get("project") != new["project"]:
+        changes.append(f"algoperf-lite {old.get('project')} -> {new['project']}")
+    return changes
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -74,7 +104,7 @@ def _refusal_from(results_dir: Path, old: dict[str, Any] | None, new: dict[str, 
         return (f"{results_dir} was written in results format {old.get('format_version')} "
                 f"(algoperf-lite {old.get('algoperf_lite_version')}); this is format {FORMAT_VERSION}")
     if old.get("plan_hash") != new["plan_hash"]:
-        changed = _differences(old, new)
+        changed = _differences(old, new) + _code_differences(old.get("code"), new["code"])
         what = ("; ".join(changed) if changed else
                 "same config, but a submission's search space or a workload's target, budget or batch size changed")
         return f"{results_dir} holds study {old.get('name')!r} with a different plan ({what})"
@@ -122,15 +152,16 @@ def claim_results_dir(results_dir: Path, record: dict[str, Any], overwrite: bool
     write_json_atomic(results_dir / STUDY_FILE, record)
 
 
-def record_failure(trial: PlannedTrial, reason: str, wall_time: float) -> Outcome:
+def record_failure(trial: PlannedTrial, reason: str, wall_time: float, retry: bool = False) -> Outcome:
     """Write outcome.json for a trial the executor ended (its process died or hung):
-    status failed, not reached, with the reason; the evals it wrote are kept."""
+    status failed, not reached, with the reason; the evals it wrote are kept. With
+    ``retry`` (its process was killed) a rerun of the study trains it again."""
     writer = TrialWriter(trial.path)
     if not (trial.path / "spec.json").is_file():
         writer.write_spec(trial.record.to_json())
     for leftover in trial.path.glob(".*.tmp"):  # a write the kill interrupted
         leftover.unlink()
     evals = read_evals(trial.path)
-    outcome = Outcome.failed(reason, wall_time, evals[-1] if evals else None, len(evals))
+    outcome = Outcome.failed(reason, wall_time, evals[-1] if evals else None, len(evals), retry)
     writer.write_outcome(outcome)
     return outcome

@@ -48,7 +48,8 @@ def print_plan(console: Console, settings: StudyConfig, plan: list[PlannedTrial]
     worst = worst_case_sec(todo, s.trial_overhead_sec)
     budgets = sum(t.budget_sec for t in todo)
     console.print(
-        f"{len(plan)} trials: {count['finished']} finished (skipped), {count['interrupted']} interrupted "
+        f"{len(plan)} trials: {count['finished']} finished (skipped), "
+        f"{count['interrupted'] + count['damaged'] + count['killed']} interrupted "
         f"(rerun from scratch), {count['new']} new"
     )
     if todo:

@@ -92,6 +92,7 @@ class TrialConfig(TrialSettings):
     # chosen, and kept apart from tuning trials: results/README.md).
     hp: dict[str, Any] = field(default_factory=dict)
     quiet: bool = field(default=False, metadata=WHERE)  # no live table
+    overwrite: bool = field(default=False, metadata=WHERE)  # replace a record already in the trial's folder
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -1,5 +1,6 @@
-"""What a trial runs on: the record of it (versions, device, git commit, host, date), and
-its torch thread count."""
+"""What a trial runs on: the record of it (every installed distribution, the checkout's
+commit and whether it had uncommitted changes, the device and its driver, the
+submission's declared requirements, host, date), and its torch thread count."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ import contextlib
 import datetime as dt
 import os
 import platform
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, distributions, version
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from algoperf_lite.paths import CHECKOUT
 
-PACKAGES = ("algoperf-lite", "torch", "torchvision", "numpy", "scipy", "pandas", "hydra-core")
+REQUIREMENTS_FILE = "requirements.txt"  # a submission's declared dependencies, as pip reads them
 
 
 def _version(name: str) -> str | None:
@@ -27,14 +30,41 @@ def _version(name: str) -> str | None:
         return None
 
 
-def git_commit(path=CHECKOUT) -> str | None:
+def _run(*command: str) -> str | None:
+    """A command's output, or None if it is not there, fails or hangs."""
     try:
-        out = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
+        out = subprocess.run(command, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_commit(path: Path = CHECKOUT) -> str | None:
+    """The checkout's commit (None for an installed copy, which has no checkout)."""
+    return _run("git", "-C", str(path), "rev-parse", "HEAD") or None if (path / ".git").exists() else None
+
+
+def git_dirty(path: Path = CHECKOUT) -> bool | None:
+    """Whether the checkout's tracked files differ from its commit."""
+    if git_commit(path) is None:
+        return None
+    status = _run("git", "-C", str(path), "status", "--porcelain", "--untracked-files=no")
+    return None if status is None else bool(status)
+
+
+def installed_distributions() -> dict[str, str]:
+    """Every distribution this Python can import from, name -> version."""
+    return dict(sorted((d.metadata["Name"], d.version) for d in distributions() if d.metadata["Name"]))
+
+
+def declared_requirements(folder: Path | None) -> dict[str, str | None] | None:
+    """A submission's requirements.txt, each line -> the installed version of what it names."""
+    file = folder / REQUIREMENTS_FILE if folder is not None else None
+    if file is None or not file.is_file():
+        return None
+    lines = [line.split("#")[0].strip() for line in file.read_text().splitlines()]
+    return {line: _version(re.match(r"[A-Za-z0-9_.\-]+", line).group()) for line in lines
+            if line and not line.startswith("-")}
 
 
 def cpu_name() -> str:
@@ -54,18 +84,23 @@ def device_name(device: torch.device) -> str:
     return cpu_name()
 
 
-def describe_environment(device: torch.device) -> dict[str, Any]:
+def describe_environment(device: torch.device, submission_folder: Path | None = None) -> dict[str, Any]:
+    cuda = device.type == "cuda"
     return {
         "python": sys.version.split()[0],
-        "packages": {p: _version(p) for p in PACKAGES},
+        "packages": installed_distributions(),
+        "submission_requirements": declared_requirements(submission_folder),
         "device": str(device),
         "device_name": device_name(device),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
-        "cuda": torch.version.cuda if device.type == "cuda" else None,
+        "cuda": torch.version.cuda if cuda else None,
+        "cudnn": torch.backends.cudnn.version() if cuda else None,
+        "driver": _run("nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader") if cuda else None,
         "platform": platform.platform(),
         "hostname": platform.node(),
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 

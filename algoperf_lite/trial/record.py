@@ -41,6 +41,9 @@ class TrialRecord:
     compile: bool
     threads: int | None  # torch threads on a CPU (part of the measurement); None on a GPU
     variant_of: str | None = None
+    # The code it runs (algoperf_lite.trial.code): {"submission": {file: hash}, "workload":
+    # {file: hash} of the family's folder, "project": {"version", "commit"}}.
+    code: dict[str, Any] | None = None
     autocast: bool = False  # bfloat16 autocast of the forward passes
     submission_path: str = _describes("")
     submission_form: str = _describes("")

@@ -4,6 +4,7 @@ run_prepared (data, train, write results/.../trial_<i>/)."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,8 @@ import torch
 from algoperf_lite import spec
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
-from algoperf_lite.results import Outcome, TrialWriter, trial_dir
-from algoperf_lite.trial import distributed, loggers, workloads
+from algoperf_lite.results import Outcome, TrialWriter, is_finished, trial_dir
+from algoperf_lite.trial import code, distributed, loggers, workloads
 from algoperf_lite.trial.config import TrialConfig, TrialSettings
 from algoperf_lite.trial.environment import describe_environment, torch_threads
 from algoperf_lite.trial.record import TrialRecord
@@ -55,12 +56,15 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
                                         config.workloads_path)
     budget_scale, budget_scale_source = budget_scale_for(config, workload.name, scale, device)
     point, point_source = trial_point_of(config, submission)
+    family = workloads.workload_classes(config.workloads_path)[workload.name].folder
     record = TrialRecord.of(
         workload, submission,
         ruleset=config.ruleset, rules=config.rules, study=config.study, trial=config.trial,
         root_seed=config.seed,
         seed=derive_seed(config.seed, config.study, config.trial, submission.name, workload.name),
         hyperparameters=point, point_source=point_source,
+        code={"submission": code.submission_manifest(submission.module_file),
+              "workload": code.folder_manifest(family), "project": code.project()},
         # The workload's budget and eval period in this machine's seconds (an explicit
         # budget_sec or eval_period_sec is taken as given).
         budget_sec=config.rules.budget(config.budget_sec or workload.max_allowed_runtime_sec * budget_scale,
@@ -120,8 +124,17 @@ def budget_scale_for(config: TrialSettings, workload: str, scale: str,
     return float(factor), entry if isinstance(entry, dict) else {"method": "given", "factor": float(factor)}
 
 
-def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None) -> Outcome:
-    """Load the data, train and write the record; the outcome as written."""
+def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None, overwrite: bool = False) -> Outcome:
+    """Load the data, train and write the record; the outcome as written. A trial folder
+    that holds a record already is refused unless ``overwrite``, which deletes it first:
+    a record holds one run."""
+    if trial.path.is_dir() and any(trial.path.iterdir()):
+        if not overwrite:
+            state = "finished" if is_finished(trial.path) else "unfinished"
+            raise UserError(f"{trial.path} holds a trial already ({state}); overwrite=true replaces it, "
+                            f"or give another results_dir")
+        if distributed.is_main_process():
+            shutil.rmtree(trial.path)
     with torch_threads(trial.record.threads):  # before anything reads the count, environment.json included
         started = time.perf_counter()
         trial.workload.prepare()  # untimed set-up; missing data files are the user's to fix (UserError)
@@ -130,7 +143,7 @@ def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None) -> O
         tracker = loggers.start(trial.logger, trial.record, trial.path) if writer is not None else None
         if writer is not None:
             writer.write_spec(trial.record.to_json())
-            writer.write_environment(describe_environment(trial.workload.device))
+            writer.write_environment(describe_environment(trial.workload.device, trial.submission.path))
 
         def record_eval(row: dict[str, Any]) -> None:
             writer.append_eval(row)

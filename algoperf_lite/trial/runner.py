@@ -23,6 +23,7 @@ from algoperf_lite.results import Outcome
 from algoperf_lite.trial import distributed
 from algoperf_lite.trial.clock import SubmissionClock
 from algoperf_lite.trial.loss_watch import LossWatch
+from algoperf_lite.trial.memory import state_bytes
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.seeds import derive_seed
 from algoperf_lite.trial.submissions import Submission
@@ -43,11 +44,15 @@ class TrainResult:
     evals: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     exception: BaseException | None = field(default=None, repr=False)  # a failed submission's, for ``check``
+    optimizer_state_bytes: int | None = None  # what the submission's state holds beyond the model
+    peak_memory_bytes: int | None = None  # on a GPU: the device's peak allocation during the trial
 
     def outcome(self, wall_time: float) -> Outcome:
         return Outcome(status=self.status, reached=self.reached, time_to_target=self.time_to_target,
                        steps_to_target=self.steps_to_target, submission_time=self.submission_time,
-                       steps=self.steps, num_evals=len(self.evals), wall_time=wall_time, error=self.error)
+                       steps=self.steps, num_evals=len(self.evals), wall_time=wall_time, error=self.error,
+                       mean_step_sec=self.submission_time / self.steps if self.steps else None,
+                       optimizer_state_bytes=self.optimizer_state_bytes, peak_memory_bytes=self.peak_memory_bytes)
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,9 @@ def train(
     eval_results: list[tuple[int, dict[str, float]]] = []  # AlgoPerf's form, for submissions
     step, time_to_target, steps_to_target = 0, math.inf, None
     status, error, exception = "budget_exhausted", None, None
+    model = optimizer_state = None
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
 
     try:
         # --- untimed set-up ------------------------------------------------------------
@@ -214,4 +222,6 @@ def train(
         status=status, reached=not math.isinf(time_to_target), time_to_target=time_to_target,
         steps_to_target=steps_to_target, submission_time=submission_time, steps=step,
         evals=evals, error=error, exception=exception,
+        optimizer_state_bytes=state_bytes(optimizer_state, model) if model is not None else None,
+        peak_memory_bytes=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
     )

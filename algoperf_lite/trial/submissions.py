@@ -49,6 +49,7 @@ class Submission:
     data_selection: spec.DataSelectionFn
     prepare_for_eval: spec.PrepareForEvalFn | None = None
     self_tuning_point: dict[str, Any] | None = field(default=None, repr=False)  # self_tuning.json
+    module_file: Path | None = None  # the submission.py (or AlgoPerf baseline file) it was loaded from
 
     def batch_size_for(self, workload: spec.Workload) -> tuple[int, str]:
         """(batch size, source). AlgoPerf submissions key ``get_batch_size`` on AlgoPerf's
@@ -272,7 +273,7 @@ def _accepts_train_state(fn: Any) -> bool:
 
 
 def native_submission(name: str, path: Path, source: Any, space: SearchSpace | None,
-                      self_tuning_point: dict[str, Any] | None) -> Submission:
+                      self_tuning_point: dict[str, Any] | None, module_file: Path | None = None) -> Submission:
     """A native submission as a :class:`Submission`, through the native adapter; ``source``
     is its module, or any object with ``make_optimizer`` (and optional ``schedule``,
     ``batch_size``)."""
@@ -280,7 +281,7 @@ def native_submission(name: str, path: Path, source: Any, space: SearchSpace | N
     return Submission(
         name, path, "native", space,
         adapter.init_optimizer_state, adapter.update_params, adapter.get_batch_size,
-        adapter.data_selection, None, self_tuning_point,
+        adapter.data_selection, None, self_tuning_point, module_file,
     )
 
 
@@ -307,9 +308,14 @@ def python_submission(make_optimizer: Any, name: str, search_space: Any = None, 
         space = None if search_space is None else parse_search_space(search_space, f"search space of {name}")
     if self_tuning_point is not None and (not isinstance(self_tuning_point, dict) or not self_tuning_point):
         raise UserError(f"the self-tuning point of submission {name!r} must be one non-empty mapping")
+    try:
+        source_file = inspect.getsourcefile(make_optimizer)
+    except TypeError:  # a builtin or a C type
+        source_file = None
     origin = f"{getattr(make_optimizer, '__module__', None)}.{getattr(make_optimizer, '__qualname__', name)}"
     namespace = types.SimpleNamespace(make_optimizer=make_optimizer, schedule=schedule, batch_size=batch_size)
-    return native_submission(name, Path(PYTHON_PREFIX + origin), namespace, space, self_tuning_point)
+    return native_submission(name, Path(PYTHON_PREFIX + origin), namespace, space, self_tuning_point,
+                             Path(source_file) if source_file and Path(source_file).is_file() else None)
 
 
 def register_python_submission(submission: Submission) -> str:
@@ -345,7 +351,7 @@ def load_submission(name_or_path: str, submissions_path: Sequence[str] = (),
     space = load_search_space(Path(search_space).expanduser()) if search_space else _load_search_space(path)
     self_tuning_point = _load_self_tuning_point(path)
     if callable(getattr(module, "make_optimizer", None)):
-        return native_submission(name, path, module, space, self_tuning_point)
+        return native_submission(name, path, module, space, self_tuning_point, file)
     _check_functions(name, module, REQUIRED)
     update = module.update_params
     if _accepts_train_state(update):
@@ -359,5 +365,5 @@ def load_submission(name_or_path: str, submissions_path: Sequence[str] = (),
     return Submission(
         name, path, form, space, module.init_optimizer_state, update_params,
         module.get_batch_size, module.data_selection, getattr(module, "prepare_for_eval", None),
-        self_tuning_point,
+        self_tuning_point, file,
     )

@@ -1,0 +1,36 @@
+"""scripts/reproducibility.py: two studies' scores, rankings and verdicts compared."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+from conftest import REPO
+from test_scoring_fakes import write_trial
+
+spec = importlib.util.spec_from_file_location("reproducibility", REPO / "scripts" / "reproducibility.py")
+reproducibility = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(reproducibility)
+
+
+def study(root, times):
+    """One study, one trial per (submission, workload): ``times[submission][workload]``."""
+    for submission, by_workload in times.items():
+        for workload, t in by_workload.items():
+            write_trial(root, submission, workload, 0, 0, t)
+    return root
+
+
+def test_scores_tau_and_agreeing_verdicts_by_hand(tmp_path):
+    a = study(tmp_path / "a", {"x": {"w1": 10.0, "w2": 20.0}, "y": {"w1": 20.0, "w2": math.inf},
+                               "z": {"w1": 40.0, "w2": 10.0}})
+    b = study(tmp_path / "b", {"x": {"w1": 10.0, "w2": 20.0}, "y": {"w1": 10.0, "w2": math.inf},
+                               "z": {"w1": 40.0, "w2": math.inf}})
+    text = "\n".join(reproducibility.compare(a, b))
+    # a: x has ratios 1 (w1) and 2 (w2); AlgoPerf's 100-point trapezoid rule over [1, 4] gives
+    # (32 x 0.5 + 0.75 + 66 x 1) x (3/99) / 3 = 0.8359. b: x is fastest on both: 1.
+    assert "x                        0.8359  1.0000  difference +0.1641" in text
+    # b: y alone reaches w1 fastest and fails w2 -> 1/2 everywhere on [1, 4] (the trapezoid is exact)
+    assert "y" in text and "0.5000  difference" in text
+    # ranking a: x > z > y; b: x > y > z -> two concordant pairs, one discordant: tau = 1/3
+    assert "Kendall's tau of the rankings 0.333; reached-or-not agrees in 83% of 6 (submission, workload) cells" in text
