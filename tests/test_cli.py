@@ -19,16 +19,18 @@ def trial_files(results_dir, ruleset="external_tuning"):
     return folders[0]
 
 
-def test_console_script_runs_the_default_and_reaches_the_target(tmp_path):
+def test_console_script_runs_the_reference_point_and_reaches_the_target(tmp_path):
+    # sgd_momentum's first point is the one digits_logreg's target was calibrated with (targets.json)
     out = subprocess.run(
-        [sys.executable, "-m", "algoperf_lite.cli", "run", "workload=digits_logreg", "submission=adamw",
+        [sys.executable, "-m", "algoperf_lite.cli", "run", "workload=digits_logreg", "submission=sgd_momentum",
          "device=cpu", f"results_dir={tmp_path}"],
         capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "reached validation accuracy >=" in out.stdout
     folder = trial_files(tmp_path)
-    assert folder.relative_to(tmp_path).parts == ("external_tuning", "adamw", "study_0", "digits_logreg", "trial_0")
+    assert folder.relative_to(tmp_path).parts == ("external_tuning", "sgd_momentum", "study_0", "digits_logreg",
+                                                  "trial_0")
     assert {p.name for p in folder.iterdir()} == {"spec.json", "environment.json", "evals.csv", "outcome.json"}
     outcome = json.loads((folder / "outcome.json").read_text())
     assert outcome["reached"] is True and outcome["status"] == "reached"

@@ -12,12 +12,18 @@ from algoperf_lite.rules import Rules, load_rules
 from algoperf_lite.trial import distributed
 
 # Field metadata: a field that describes the trial (where it ran, how it was derived)
-# without deciding its result is left out of the plan's identity.
+# without deciding its result is left out of the plan's identity; one marked "config" is
+# the trial config's (TrialConfig) key of the same name, as given.
 DESCRIBES = {"identity": False}
+CONFIG = {"config": True}
 
 
-def _describes(default: Any = dataclasses.MISSING) -> Any:
-    return field(default=default, metadata=DESCRIBES)
+def _describes(default: Any = dataclasses.MISSING, **metadata: Any) -> Any:
+    return field(default=default, metadata={**DESCRIBES, **metadata})
+
+
+def _config(default: Any = dataclasses.MISSING) -> Any:
+    return field(default=default, metadata=CONFIG)
 
 
 @dataclass(frozen=True)
@@ -25,10 +31,10 @@ class TrialRecord:
     workload: str
     scale: str
     submission: str  # the display name (the folder's)
-    ruleset: str
-    rules: Rules
-    study: int
-    trial: int
+    ruleset: str = _config()
+    rules: Rules = _config()
+    study: int = _config()
+    trial: int = _config()
     seed: int  # this trial's, derived from the root seed
     hyperparameters: dict[str, Any] | None  # None under self-tuning
     # The workload's budget and eval period in this machine's seconds (times the self-tuning
@@ -36,15 +42,15 @@ class TrialRecord:
     budget_sec: float
     eval_period_sec: float
     target: spec.Target | None  # None: train without one (``check``)
-    stop_at_target: bool
+    stop_at_target: bool = _config()
     batch_size: int
-    compile: bool
+    compile: bool = _config()
     threads: int | None  # torch threads on a CPU (part of the measurement); None on a GPU
     variant_of: str | None = None
     # The code it runs (algoperf_lite.trial.code): {"submission": {file: hash}, "workload":
     # {file: hash} of the family's folder, "project": {"version", "commit"}}.
     code: dict[str, Any] | None = None
-    autocast: bool = False  # bfloat16 autocast of the forward passes
+    autocast: bool = _config(False)  # bfloat16 autocast of the forward passes
     submission_path: str = _describes("")
     submission_form: str = _describes("")
     root_seed: int = _describes(0)
@@ -53,8 +59,8 @@ class TrialRecord:
     budget_scale: float = _describes(1.0)
     budget_scale_source: dict[str, Any] | None = _describes(None)  # measured (how, when), given, or not calibrated
     step_hint: int = _describes(0)
-    eval_every_steps: int | None = _describes(None)
-    max_steps: int | None = _describes(None)
+    eval_every_steps: int | None = _describes(None, config=True)
+    max_steps: int | None = _describes(None, config=True)
     num_processes: int = _describes(1)
     device: str = _describes("cpu")
     batch_size_source: str = _describes("given")
@@ -77,6 +83,11 @@ class TrialRecord:
             threads=None, num_processes=distributed.world_size(), device=str(getattr(workload, "device", "cpu")),
         )
         return cls(**{**defaults, **fields})
+
+    @classmethod
+    def config_fields(cls, config: Any) -> dict[str, Any]:
+        """The fields a trial's config gives as they are (marked "config")."""
+        return {f.name: getattr(config, f.name) for f in dataclasses.fields(cls) if f.metadata.get("config")}
 
     def identity(self) -> dict[str, Any]:
         """The fields that decide the trial's result, as JSON: trials of one plan that

@@ -58,8 +58,7 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
     point, point_source = trial_point_of(config, submission)
     family = workloads.workload_classes(config.workloads_path)[workload.name].folder
     record = TrialRecord.of(
-        workload, submission,
-        ruleset=config.ruleset, rules=config.rules, study=config.study, trial=config.trial,
+        workload, submission, **TrialRecord.config_fields(config),
         root_seed=config.seed,
         seed=derive_seed(config.seed, config.study, config.trial, submission.name, workload.name),
         hyperparameters=point, point_source=point_source,
@@ -70,10 +69,7 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
         budget_sec=config.rules.budget(config.budget_sec or workload.max_allowed_runtime_sec * budget_scale,
                                        config.ruleset),
         eval_period_sec=config.eval_period_sec or workload.eval_period_time_sec * budget_scale,
-        budget_scale=budget_scale, budget_scale_source=budget_scale_source, stop_at_target=config.stop_at_target,
-        eval_every_steps=config.eval_every_steps, compile=config.compile, autocast=config.autocast,
-        max_steps=config.max_steps,
-        device=str(device),
+        budget_scale=budget_scale, budget_scale_source=budget_scale_source, device=str(device),
         # Part of the measurement on a CPU: every trial of a study runs on the same count.
         threads=config.threads if device.type == "cpu" else None,
     )
