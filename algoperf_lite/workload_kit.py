@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,24 @@ def holdout_splits(train: TensorData, test: TensorData | None, num_validation: i
     if test is None:
         test, perm = train.take(perm[:num_test]), perm[num_test:]
     return Splits(train.take(perm[num_validation:]), train.take(perm[:num_validation]), test)
+
+
+class DatasetSizeWarning(UserWarning):
+    """A dataset's files hold another number of examples than the published dataset."""
+
+
+def validation_size(available: int, published: int, published_validation: int, dataset: str) -> int:
+    """How many of ``available`` training examples to hold out for validation.
+    ``published_validation`` of the ``published`` count on the real files. The split is
+    the same fraction of any other count (tiny test files, a truncated copy), with a
+    warning that gives both counts, so that a different split is never silent."""
+    if available == published:
+        return published_validation
+    size = max(1, round(available * published_validation / published))
+    warnings.warn(f"{dataset} has {available:,} training examples where the published set has {published:,}: "
+                  f"validation holds {size:,} of them ({published_validation:,} of {published:,} on the real files)",
+                  DatasetSizeWarning, stacklevel=2)
+    return size
 
 
 def subset(data: TensorData, size: int, seed: int) -> TensorData:
@@ -161,6 +180,11 @@ class TensorWorkload(spec.Workload):
     default_dropout_rate: float = 0.0
     #: seed of the train/validation/test split (fixed: never per trial)
     split_seed: int = 0
+    #: convolutional nets keep weights and images channels-last on a GPU (cuDNN's fast layout)
+    channels_last: bool = False
+    #: bfloat16 autocast of every forward pass, training and eval; the runner sets it from
+    #: the trial's record (``autocast``). Logits come back as float32 for the loss.
+    autocast: bool = False
 
     @property
     def eval_batch_size(self) -> int:
@@ -224,16 +248,31 @@ class TensorWorkload(spec.Workload):
         return {**super().describe(), "provenance": self.config.provenance,
                 "calibrated": self.config.calibrated}
 
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """Of the model and the image batches: channels-last for CNNs on a GPU, where
+        cuDNN's convolutions run in that layout; the default layout elsewhere."""
+        if self.channels_last and self.device.type == "cuda":
+            return torch.channels_last
+        return torch.contiguous_format
+
     # --- data ------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Load the data onto the device (untimed set-up). Idempotent."""
         if self._splits is not None:
             return
         splits = self.load_splits()
-        self._splits = Splits(*(s.to(self.device) for s in splits))
+        self._splits = Splits(*(self._on_device(s) for s in splits))
         n = min(self.eval_train_size, len(splits.train))
         pick = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(self.split_seed + 1))[:n]
         self._eval_train = self._splits.train.take(pick.to(self.device))
+
+    def _on_device(self, data: TensorData) -> TensorData:
+        data = data.to(self.device)
+        if self.memory_format == torch.channels_last and data.inputs.dim() == 4:
+            # Batches gathered from it by index keep the layout: no per-step conversion.
+            data = TensorData(data.inputs.contiguous(memory_format=torch.channels_last), data.targets)
+        return data
 
     @property
     def splits(self) -> Splits:
@@ -265,16 +304,20 @@ class TensorWorkload(spec.Workload):
 
     def _batches(self, train: TensorData, batch_size: int, generator: torch.Generator):
         # Epochs of a fresh permutation; the last partial batch of an epoch is dropped.
+        channels_last = self.memory_format == torch.channels_last
         while True:
             perm = torch.randperm(len(train), device=self.device, generator=generator)
             for start in range(0, len(train) - batch_size + 1, batch_size):
                 batch = train.take(perm[start:start + batch_size])
-                yield {"inputs": self.augment(batch.inputs, generator), "targets": batch.targets}
+                inputs = self.augment(batch.inputs, generator)
+                if channels_last:  # an augmentation's gathers may return the default layout
+                    inputs = inputs.contiguous(memory_format=torch.channels_last)
+                yield {"inputs": inputs, "targets": batch.targets}
 
     # --- model -----------------------------------------------------------------------------
     def init_model_fn(self, rng: spec.RandomState) -> spec.ModelInitState:
         torch.manual_seed(int(rng))
-        model = self.build_model().to(self.device)
+        model = self.build_model().to(self.device, memory_format=self.memory_format)
         self._param_shapes = {n: spec.ShapeTuple(p.shape) for n, p in model.named_parameters()}
         self._param_types = param_types_of(model)
         return model, None
@@ -290,8 +333,11 @@ class TensorWorkload(spec.Workload):
             model._bn_updates = update_batch_norm
         rate = self.default_dropout_rate if dropout_rate is None else dropout_rate
         with torch.set_grad_enabled(train and torch.is_grad_enabled()):
-            logits = model(augmented_and_preprocessed_input_batch["inputs"], rate)
-        return logits, model_state
+            if not self.autocast:
+                return model(augmented_and_preprocessed_input_batch["inputs"], rate), model_state
+            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                logits = model(augmented_and_preprocessed_input_batch["inputs"], rate)
+        return logits.float(), model_state  # the loss and the eval sums in float32
 
     def loss_fn(self, label_batch, logits_batch, mask_batch=None, label_smoothing=0.0):
         """Cross-entropy per example (per token for sequences), masked where a mask is
@@ -301,7 +347,9 @@ class TensorWorkload(spec.Workload):
             reduction="none", label_smoothing=label_smoothing,
         ).reshape(label_batch.shape)
         if mask_batch is None:
-            n_valid = torch.tensor(per_example.numel(), device=per_example.device, dtype=per_example.dtype)
+            # A fill on the device: torch.tensor(n, device=cuda) would copy from the host and
+            # synchronize, at every step and every eval batch.
+            n_valid = per_example.new_full((), per_example.numel())
         else:
             per_example = per_example * mask_batch
             n_valid = mask_batch.sum()

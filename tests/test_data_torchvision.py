@@ -13,85 +13,17 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
-import pickle
-import struct
 import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torchvision
 
 from algoperf_lite import data
-
-CIFAR_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
-
-
-def write_idx(raw: Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:
-    """``prefix``-images-idx3-ubyte and ``prefix``-labels-idx1-ubyte, as MNIST ships them."""
-    raw.mkdir(parents=True, exist_ok=True)
-    n, rows, cols = images.shape
-    (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">4i", 2051, n, rows, cols) + images.tobytes())
-    (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">2i", 2049, n) + labels.tobytes())
-
-
-def write_mnist(root: Path, folder: str = "MNIST", num_train: int = 30, num_test: int = 10,
-                seed: int = 0) -> dict[str, np.ndarray]:
-    """Random uint8 images and labels in torchvision's layout ``root/folder/raw/``."""
-    rng = np.random.default_rng(seed)
-    arrays = {}
-    for prefix, n in (("train", num_train), ("t10k", num_test)):
-        arrays[f"{prefix}_images"] = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-        arrays[f"{prefix}_labels"] = rng.integers(0, 10, n, dtype=np.uint8)
-        write_idx(root / folder / "raw", prefix, arrays[f"{prefix}_images"], arrays[f"{prefix}_labels"])
-    return arrays
-
-
-def write_cifar10(root: Path, per_batch: int = 4, num_test: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
-    """CIFAR-10's python version: pickled dicts with ``data`` (N, 3072) uint8 rows, each
-    the red, green and blue 32x32 planes in turn, and ``labels``; plus batches.meta."""
-    rng = np.random.default_rng(seed)
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True, exist_ok=True)
-    arrays = {"train_rows": [], "train_labels": []}
-    for name, n in [(b, per_batch) for b in CIFAR_BATCHES] + [("test_batch", num_test)]:
-        rows = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-        labels = rng.integers(0, 10, n).tolist()
-        (folder / name).write_bytes(pickle.dumps({"data": rows, "labels": labels}))
-        if name == "test_batch":
-            arrays["test_rows"], arrays["test_labels"] = rows, np.array(labels)
-        else:
-            arrays["train_rows"].append(rows)
-            arrays["train_labels"] += labels
-    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class{i}" for i in range(10)]}))
-    arrays["train_rows"] = np.concatenate(arrays["train_rows"])
-    arrays["train_labels"] = np.array(arrays["train_labels"])
-    return arrays
-
-
-def cifar10_class_for(root: Path) -> type:
-    """torchvision's CIFAR10 expecting the md5s of the tiny files under ``root``."""
-    folder = root / "cifar-10-batches-py"
-
-    def md5(name: str) -> str:
-        return hashlib.md5((folder / name).read_bytes()).hexdigest()
-
-    real = torchvision.datasets.CIFAR10
-    return type("TinyCIFAR10", (real,), {
-        "train_list": [[name, md5(name)] for name in CIFAR_BATCHES],
-        "test_list": [["test_batch", md5("test_batch")]],
-        "meta": {**real.meta, "md5": md5("batches.meta")},
-    })
-
-
-@pytest.fixture
-def tiny_cifar10(tmp_path, monkeypatch) -> tuple[Path, dict[str, np.ndarray]]:
-    arrays = write_cifar10(tmp_path)
-    monkeypatch.setattr(torchvision.datasets, "CIFAR10", cifar10_class_for(tmp_path))
-    return tmp_path, arrays
+from data_files import cifar10_class_for, tiny_cifar10, write_cifar10, write_mnist  # noqa: F401 (a fixture)
 
 
 @pytest.mark.parametrize("name, folder", [("MNIST", "MNIST"), ("FashionMNIST", "FashionMNIST")])

@@ -4,13 +4,24 @@ as one process with the same global batch."""
 from __future__ import annotations
 
 import csv
+import json
+import socket
 import subprocess
 import sys
 
 import pytest
 
+from algoperf_lite.cli import main
+
 RUN = ["run", "device=cpu", "submission=sgd_momentum", "eval_every_steps=50", "max_steps=200",
        "budget_sec=600", "stop_at_target=false", "quiet=true"]
+
+
+def free_port() -> int:
+    """A port no one listens on now: several suites may run at once on one machine."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def evals(results_dir):
@@ -23,7 +34,7 @@ def test_two_processes_match_one(tmp_path):
     subprocess.run([sys.executable, "-m", "algoperf_lite.cli", *RUN, f"results_dir={one}"],
                    check=True, capture_output=True, timeout=300)
     ddp = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
          "-m", "algoperf_lite.cli", *RUN, f"results_dir={two}"],
         capture_output=True, text=True, timeout=300,
     )
@@ -37,3 +48,25 @@ def test_two_processes_match_one(tmp_path):
             assert float(b[key]) == pytest.approx(float(a[key]), rel=1e-4), (a["step"], key)
     # Rank 0 alone wrote the trial.
     assert len(list(two.glob("external_tuning/*/study_0/*/trial_*"))) == 1
+
+
+def test_two_processes_match_one_at_full_scale(tmp_path):
+    """modular_arithmetic's full-scale transformer (width 128, batch 512: 256 per rank)."""
+    run = ["run", "device=cpu", "submission=sgd_momentum", "workload=modular_arithmetic", "scale=full",
+           "max_steps=3", "budget_sec=600", "budget_scale=1", "stop_at_target=false", "quiet=true"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main([*run, f"results_dir={one}"]) == 0
+    ddp = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
+         "-m", "algoperf_lite.cli", *run, f"results_dir={two}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert ddp.returncode == 0, ddp.stdout + ddp.stderr
+    single, double = evals(one), evals(two)
+    assert [r["step"] for r in single] == [r["step"] for r in double] == ["1", "3"]
+    for a, b in zip(single, double):
+        for key in ("train/loss", "validation/loss", "validation/accuracy"):
+            assert float(b[key]) == pytest.approx(float(a[key]), rel=1e-4), (a["step"], key)
+    (spec,) = two.glob("external_tuning/*/study_0/*/trial_0/spec.json")
+    record = json.loads(spec.read_text())
+    assert (record["scale"], record["num_processes"], record["batch_size"]) == ("full", 2, 512)

@@ -15,7 +15,7 @@ from algoperf_lite.trial.tuning import as_hyperparameters
 from algoperf_lite.trial.workloads import build_workload
 from algoperf_lite.workload_kit import param_types_of
 from conftest import ADAMW_POINT
-from test_data_torchvision import tiny_cifar10, write_mnist  # noqa: F401  (a fixture)
+from data_files import tiny_cifar10, write_mnist  # noqa: F401  (a fixture)
 
 CPU = torch.device("cpu")
 T = spec.ParameterType

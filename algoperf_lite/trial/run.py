@@ -124,7 +124,8 @@ def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None, over
     """Load the data, train and write the record; the outcome as written. A trial folder
     that holds a record already is refused unless ``overwrite``, which deletes it first:
     a record holds one run."""
-    if trial.path.is_dir() and any(trial.path.iterdir()):
+    # Rank 0's check: under torchrun another rank may look after rank 0 has begun writing.
+    if distributed.is_main_process() and trial.path.is_dir() and any(trial.path.iterdir()):
         if not overwrite:
             state = "finished" if is_finished(trial.path) else "unfinished"
             raise UserError(f"{trial.path} holds a trial already ({state}); overwrite=true replaces it, "

@@ -135,6 +135,10 @@ def train(
     try:
         # --- untimed set-up ------------------------------------------------------------
         workload.prepare()
+        if record.autocast and not hasattr(workload, "autocast"):
+            raise ValueError(f"workload {workload.name} has no bfloat16 autocast option")
+        if hasattr(workload, "autocast"):  # set either way: a workload object may serve several trials
+            workload.autocast = record.autocast
         model, model_state = workload.init_model_fn(derive_seed(record.seed, "init"))
         inner = model
         input_queue = workload.build_train_queue(record.batch_size, derive_seed(record.seed, "data"))

@@ -22,7 +22,8 @@ from torch import nn
 
 from algoperf_lite import data
 from algoperf_lite.spec import Target
-from algoperf_lite.workload_kit import ScaleConfig, Splits, TensorData, TensorWorkload, holdout_splits, subset
+from algoperf_lite.workload_kit import (ScaleConfig, Splits, TensorData, TensorWorkload, holdout_splits, subset,
+                                        validation_size)
 
 MEAN = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)  # CIFAR-10 training-set statistics
 STD = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
@@ -76,6 +77,7 @@ class AirNet(nn.Module):
 
 class Cifar10CNN(TensorWorkload):
     norm: Norm = nn.BatchNorm2d
+    channels_last = True  # on a GPU (TensorWorkload.memory_format)
     eval_batch_size = 1000
     SCALES = {
         # Smoke: a seeded 6,000-image share of the training set (5,000 train + 1,000
@@ -114,7 +116,10 @@ class Cifar10CNN(TensorWorkload):
         if o["train_images"] is not None:
             train = subset(train, o["train_images"], self.split_seed)
             test = subset(test, o["test_images"], self.split_seed)
-        return holdout_splits(normalize(train), normalize(test), num_validation=o["validation_images"],
+        # validation_images of the scale's train_images (full: all 50,000); the same
+        # fraction of what other files hold, with a warning.
+        num_validation = validation_size(len(train), o["train_images"] or 50_000, o["validation_images"], "CIFAR-10")
+        return holdout_splits(normalize(train), normalize(test), num_validation=num_validation,
                               num_test=0, seed=self.split_seed)
 
     def augment(self, inputs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
