@@ -25,7 +25,7 @@ class SubmissionClock:
                  reduce_max: Callable[[float], float] | None = None):
         self._sync = device_synchronizer(device)
         self._timer = timer
-        self._reduce = reduce_max or (lambda t: t)
+        self._reduce = reduce_max  # None: one process, nothing to reduce (no call per step)
         self._accumulated = 0.0
         self._started_at: float | None = None
 
@@ -53,7 +53,8 @@ class SubmissionClock:
         """Total so far without synchronizing the device (cheap; for per-step checks)."""
         if self._started_at is None:
             return self._accumulated
-        return self._reduce(self._accumulated + self._timer() - self._started_at)
+        total = self._accumulated + self._timer() - self._started_at
+        return total if self._reduce is None else self._reduce(total)
 
     def elapsed(self) -> float:
         """Total so far after the device has finished the queued work."""

@@ -20,8 +20,10 @@ METHODS = tuple(sorted(n for n in CONTRACT if inspect.isfunction(getattr(spec.Wo
 
 
 def _watched_loss_fn(loss_fn: Callable[..., Any], on_loss: Callable[[Any], None]) -> Callable[..., Any]:
-    def watched(*args: Any, **kwargs: Any) -> Any:
-        losses = loss_fn(*args, **kwargs)
+    # The contract's signature, spelled out: called at every step, and packing *args and
+    # **kwargs there costs about as much as the divergence check itself.
+    def watched(label_batch: Any, logits_batch: Any, mask_batch: Any = None, label_smoothing: float = 0.0) -> Any:
+        losses = loss_fn(label_batch, logits_batch, mask_batch, label_smoothing=label_smoothing)
         on_loss(losses["summed"])
         return losses
 
