@@ -5,9 +5,12 @@ The Python API (algoperf_lite/api.py): ``run`` (a trial), ``run_study``, ``score
 imports no torch.
 """
 
-from importlib.metadata import version as _v
+from importlib.metadata import PackageNotFoundError, version as _v
 
-__version__ = _v("algoperf-lite")
+try:
+    __version__ = _v("algoperf-lite")
+except PackageNotFoundError:  # a checkout on PYTHONPATH, not installed (scripts/gpu_check.py on a bare python)
+    __version__ = "unknown"
 
 from algoperf_lite.api import TrialResult, run, run_study, score, submission  # noqa: E402
 from algoperf_lite.errors import UserError  # noqa: E402

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import yaml
-from scipy.stats import qmc
 
 from algoperf_lite.errors import UserError
 
@@ -69,6 +68,8 @@ class SearchSpace:
                 )
             order = np.random.default_rng(seed).permutation(len(self.fixed_points))[:n]
             return [dict(self.fixed_points[i]) for i in order]
+        from scipy.stats import qmc  # here: a trial's runner path needs no scipy (scripts/gpu_check.py)
+
         unit = qmc.Halton(d=len(self.dimensions), scramble=True, seed=seed).random(n)
         return [{d.name: d.value(float(u)) for d, u in zip(self.dimensions, row)} for row in unit]
 
