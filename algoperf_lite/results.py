@@ -48,10 +48,23 @@ def _index(name: str) -> int:
     return int(re.sub(r"\D", "", name) or 0)
 
 
+TRIAL_DEPTH = 5  # <ruleset>/<submission>/study_<k>/<workload>/trial_<i>
+
+
+def results_dir_of(trial_path: Path) -> Path:
+    """The results directory a trial folder lies in (the inverse of :func:`trial_dir`)."""
+    return Path(trial_path).resolve().parents[TRIAL_DEPTH - 1]
+
+
+def relative_trial_path(trial_path: Path) -> Path:
+    """A trial folder's path below its results directory."""
+    return Path(*Path(trial_path).parts[-TRIAL_DEPTH:])
+
+
 def trial_dir_parts(path: Path) -> dict[str, Any]:
     """What a trial folder's path says (the inverse of :func:`trial_dir`): ruleset folder,
     submission, study, workload, trial. The spec names them too; this is the fallback."""
-    trial, workload, study, submission, ruleset = path.parts[-1], *reversed(path.parts[-5:-1])
+    ruleset, submission, study, workload, trial = relative_trial_path(path).parts
     return {"ruleset": ruleset, "submission": submission, "study": _index(study), "workload": workload,
             "trial": _index(trial)}
 

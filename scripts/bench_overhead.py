@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.workloads:
             bare, runner = count_instructions(passed, name, args.steps)
             print(f"{name:<24} bare {bare:12,.0f}  runner {runner:12,.0f}  ratio {runner / bare:.4f}  "
-                  f"(+{runner - bare:,.0f} per step)", flush=True)
+                  f"({runner - bare:+,.0f} per step)", flush=True)
         return 0
     print(f"device {device} ({torch.get_num_threads()} threads), scale {scale}, "
           f"{args.steps} steps x {args.repeats} repeats, submission {submission.name}"

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from algoperf_lite import results
 from algoperf_lite.errors import UserError
 
 # logger name -> (module that must import, the pyproject extra that installs it)
@@ -41,10 +42,10 @@ class LoggerChoice:
     logger_dir: str | None = None
 
     def folder(self, trial_path: Path) -> Path:
-        """Where the tracker writes for the trial at ``trial_path`` (RESULTS_DIR/<5 parts>):
+        """Where the tracker writes for the trial at ``trial_path`` (RESULTS_DIR/<ruleset>/.../trial_<i>):
         TensorBoard's event files go there, W&B makes its ``wandb/`` folder there."""
         if self.logger_dir is not None:
-            return Path(self.logger_dir).expanduser().resolve().joinpath(*Path(trial_path).parts[-5:])
+            return Path(self.logger_dir).expanduser().resolve() / results.relative_trial_path(trial_path)
         return Path(trial_path) / "tensorboard" if self.kind == "tensorboard" else Path(trial_path)
 
 
@@ -191,7 +192,7 @@ class WandbTracker:
             project=os.environ.get("WANDB_PROJECT") or "algoperf-lite",
             dir=str(folder),
             name=f"{record.submission}/{record.workload}/study_{record.study}/trial_{record.trial}",
-            group=Path(trial_path).resolve().parents[4].name,  # the results dir: one study
+            group=results.results_dir_of(trial_path).name,  # one study
             job_type=record.workload,
             tags=[record.ruleset, record.submission, record.workload],
             config=settings_of(record),
