@@ -78,7 +78,8 @@ def start(choice: LoggerChoice | None, record: Any, trial_path: Path) -> Tracker
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        return (TensorBoardTracker if choice.kind == "tensorboard" else WandbTracker)(folder, record, trial_path)
+        kind = TensorBoardTracker if choice.kind == "tensorboard" else WandbTracker
+        return Guarded(choice.kind, kind(folder, record, trial_path))
     except UserError:
         _remove(created)
         raise
@@ -98,9 +99,30 @@ def _remove(created: list[Path]) -> None:
             break
 
 
-def _warn(kind: str, e: BaseException) -> None:
-    # A tracker failing mid-trial must not cost the trial: the record is the result.
-    print(f"warning: logger={kind} stopped logging this trial: {type(e).__name__}: {e}", file=sys.stderr)
+class Guarded:
+    """A tracker failing mid-trial must not cost the trial (the record is the result): its
+    first error stops its logging with a warning, and it is still closed at the end."""
+
+    def __init__(self, kind: str, tracker: Any):
+        self.kind, self.tracker, self.active = kind, tracker, True
+
+    def _call(self, method: Any, *args: Any) -> None:
+        try:
+            method(*args)
+        except Exception as e:  # noqa: BLE001
+            if self.active:
+                print(f"warning: logger={self.kind} stopped logging this trial: {type(e).__name__}: {e}",
+                      file=sys.stderr)
+            self.active = False
+
+    def log_eval(self, row: dict[str, Any]) -> None:
+        if self.active:
+            self._call(self.tracker.log_eval, row)
+
+    def finish(self, outcome: Any) -> None:
+        if self.active:
+            self._call(self.tracker.log_outcome, outcome)
+        self._call(self.tracker.close, outcome)
 
 
 def settings_of(record: Any) -> dict[str, Any]:
@@ -140,7 +162,6 @@ class TensorBoardTracker:
 
         self.writer = SummaryWriter(log_dir=str(folder))
         self.started = time.time()
-        self.active = True
         self.writer.add_text("settings", "```\n" + json.dumps(settings_of(record), indent=2, default=str) + "\n```",
                              walltime=self.started)
         target = f"validation/{record.target.metric}" if record.target is not None else None
@@ -152,30 +173,21 @@ class TensorBoardTracker:
         self.last_step = 0
 
     def log_eval(self, row: dict[str, Any]) -> None:
-        if not self.active:
-            return
-        try:
-            walltime = self.started + float(row["submission_time"])
-            for tag, value in _metrics(row).items():
-                self.writer.add_scalar(tag, value, global_step=int(row["step"]), walltime=walltime)
-            self.last_step = int(row["step"])
-            self.writer.flush()  # now, during the eval, not from the writer's thread while training runs
-        except Exception as e:  # noqa: BLE001
-            self.active = False
-            _warn("tensorboard", e)
+        walltime = self.started + float(row["submission_time"])
+        for tag, value in _metrics(row).items():
+            self.writer.add_scalar(tag, value, global_step=int(row["step"]), walltime=walltime)
+        self.last_step = int(row["step"])
+        self.writer.flush()  # now, during the eval, not from the writer's thread while training runs
 
-    def finish(self, outcome: Any) -> None:
-        try:
-            if self.active:
-                data = outcome.to_json()
-                step = outcome.steps_to_target if outcome.reached else outcome.steps or self.last_step
-                self.writer.add_scalar("outcome/reached", float(outcome.reached), global_step=step)
-                if outcome.reached:
-                    self.writer.add_scalar("outcome/time_to_target", outcome.time_to_target, global_step=step)
-                self.writer.add_text("outcome", "```\n" + json.dumps(data, indent=2) + "\n```", global_step=step)
-            self.writer.close()
-        except Exception as e:  # noqa: BLE001
-            _warn("tensorboard", e)
+    def log_outcome(self, outcome: Any) -> None:
+        step = outcome.steps_to_target if outcome.reached else outcome.steps or self.last_step
+        self.writer.add_scalar("outcome/reached", float(outcome.reached), global_step=step)
+        if outcome.reached:
+            self.writer.add_scalar("outcome/time_to_target", outcome.time_to_target, global_step=step)
+        self.writer.add_text("outcome", "```\n" + json.dumps(outcome.to_json(), indent=2) + "\n```", global_step=step)
+
+    def close(self, outcome: Any) -> None:
+        self.writer.close()
 
 
 class WandbTracker:
@@ -202,21 +214,12 @@ class WandbTracker:
         self.run.define_metric("time/submission_time")
         for prefix in ("train/*", "validation/*", "test/*", "time/eval_time"):
             self.run.define_metric(prefix, step_metric="time/submission_time")
-        self.active = True
 
     def log_eval(self, row: dict[str, Any]) -> None:
-        if not self.active:
-            return
-        try:
-            self.run.log(_metrics(row), step=int(row["step"]))
-        except Exception as e:  # noqa: BLE001
-            self.active = False
-            _warn("wandb", e)
+        self.run.log(_metrics(row), step=int(row["step"]))
 
-    def finish(self, outcome: Any) -> None:
-        try:
-            if self.active:
-                self.run.summary.update({f"outcome/{k}": v for k, v in outcome.to_json().items()})
-            self.run.finish(exit_code=0 if outcome.status != "failed" else 1)
-        except Exception as e:  # noqa: BLE001
-            _warn("wandb", e)
+    def log_outcome(self, outcome: Any) -> None:
+        self.run.summary.update({f"outcome/{k}": v for k, v in outcome.to_json().items()})
+
+    def close(self, outcome: Any) -> None:
+        self.run.finish(exit_code=0 if outcome.status != "failed" else 1)
