@@ -33,6 +33,7 @@ def _print_config(name: str, overrides: list[str]) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from algoperf_lite.configs import load_config
+    from algoperf_lite.study import isolation
     from algoperf_lite.study.lock import check_free
     from algoperf_lite.trial.distributed import is_main_process
     from algoperf_lite.trial.progress import EvalTable, outcome_line
@@ -56,8 +57,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         chosen = " (a chosen point: not a tuning trial)" if r.point_source == "chosen" else ""
         console.print(f"hyperparameters{chosen}: " + escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                             for k, v in r.hyperparameters.items())))
-    outcome = run_prepared(trial, on_eval=None if config.quiet else EvalTable(r.target, console),
-                           overwrite=config.overwrite)
+    with isolation.ends_what_it_starts():  # a trial ends completely
+        outcome = run_prepared(trial, on_eval=None if config.quiet else EvalTable(r.target, console),
+                               overwrite=config.overwrite)
     console.print(outcome_line(r.workload, escape(r.submission), r.target, outcome))
     console.print(f"record: {trial.path}")
     return 0

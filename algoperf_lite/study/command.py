@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from algoperf_lite.configs import load_config
 from algoperf_lite.console import stdout_console
+from algoperf_lite.study import isolation
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.executors import (plan_device, resolve_devices, run_trials, slot_names, worker_slots,
                                            worker_threads)
@@ -40,6 +41,7 @@ def study_command(overrides: list[str], dry_run: bool = False, console: Console 
     """Run (or with ``dry_run`` only print, with ``status`` only report on) the study that
     ``overrides`` of configs/study.yaml describe. Bad input raises UserError before any training."""
     settings, console = load_config("study", overrides), console or stdout_console()
+    isolation.warm_up()  # the trials' server imports while this process plans
     return print_status(settings, console) if status else run_study(settings, overrides, dry_run, console)
 
 

@@ -1,6 +1,8 @@
 """Run a study's trials with the executor its config names (configs/executor/):
-``sequential`` in this process, ``pool`` in local worker processes, ``launcher`` as jobs
-of a Hydra launcher plugin (submitit: SLURM or local; Ray). Same plan, same records."""
+``sequential`` one at a time, ``pool`` several at once on this machine, ``launcher`` as
+jobs of a Hydra launcher plugin (submitit: SLURM or local; Ray). Same plan, same
+records; every trial in a fresh process of its own (:mod:`algoperf_lite.study.isolation`),
+except those of a submission given as Python objects, which live in this process."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from algoperf_lite.trial import workloads
 from algoperf_lite.study.plan import PlannedTrial, run_planned
 from algoperf_lite.study.progress import StudyEvents
 from algoperf_lite.study.resume import record_failure
+from algoperf_lite.trial.submissions import PYTHON_PREFIX
 
 
 def resolve_devices(settings: StudyConfig) -> list[str]:
@@ -70,10 +73,11 @@ def plan_device(settings: StudyConfig, devices: list[str]) -> str:
     return devices[0]
 
 
-def run_sequential(trials: list[PlannedTrial], device: str, events: StudyEvents) -> None:
-    """One after another in this process. The runner records a submission's exception as
-    a failed trial; any other error is recorded too and the study goes on (but not a
-    UserError: a trial that left the plan stops the study)."""
+def run_in_process(trials: list[PlannedTrial], device: str, events: StudyEvents) -> None:
+    """One after another in this process (submissions given as Python objects live only
+    here). The runner records a submission's exception as a failed trial; any other error
+    is recorded too and the study goes on (but not a UserError: a trial that left the
+    plan stops the study)."""
     for trial in trials:
         events.started(trial, device)
         started = time.monotonic()
@@ -86,13 +90,30 @@ def run_sequential(trials: list[PlannedTrial], device: str, events: StudyEvents)
         events.finished(trial, outcome, device)
 
 
+def run_sequential(settings: StudyConfig, trials: list[PlannedTrial], device: str, events: StudyEvents) -> None:
+    """One after another on ``device``, each in a fresh process (as in the pool: a trial that
+    crashes or hangs costs that trial only), its output in RESULTS_DIR/logs/."""
+    from algoperf_lite.study.pool import Pool, Slot
+
+    logs = settings.results_path / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    pool = Pool([Slot(device, device, settings.threads, logs / "worker_0.log")],
+                lambda t: settings.timeout_sec(t.budget_sec), settings.trial_overhead_sec, events)
+    for trial in trials:
+        if trial.config.submission.startswith(PYTHON_PREFIX):
+            run_in_process([trial], device, events)
+        else:
+            pool.run([trial])
+
+
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def run_pool(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents,
              log_name: str = "worker") -> None:
-    """Worker processes, ``workers`` per device; their output goes to RESULTS_DIR/logs/."""
+    """``workers`` places per device, each trial in a fresh process; their output goes to
+    RESULTS_DIR/logs/."""
     from algoperf_lite.study.pool import Pool, Slot
 
     pairs = _pool_slots(settings, devices)
@@ -107,7 +128,7 @@ def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[
                overrides: list[str], events: StudyEvents) -> None:
     kind = settings.executor_kind
     if kind == "sequential":
-        run_sequential(trials, devices[0], events)
+        run_sequential(settings, trials, devices[0], events)
     elif kind == "pool":
         run_pool(settings, trials, devices, events)
     else:
