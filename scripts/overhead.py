@@ -16,7 +16,9 @@ of wall seconds: with one torch thread that is the work itself, and other proces
 shared machine barely move it (wall time is what trials are scored on; the CPU-time
 figure tells what the runner's own code adds).
 
-Torch and the trial machinery only (no Hydra), so that it runs on a bare GPU machine.
+Torch and the trial machinery only (no Hydra), so that it runs on a bare GPU machine. A
+helper module of the scripts beside it, imported as ``overhead`` (a script's own folder is
+first on its ``sys.path``).
 """
 
 from __future__ import annotations
