@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from algoperf_lite import __version__
+from algoperf_lite.version import __version__
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.errors import UserError
 from algoperf_lite.results import (FORMAT_VERSION, OUTCOME_FILE, RULESET_DIRS, Outcome, TrialWriter, check_trial,
