@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from algoperf_lite.results import Outcome
     from algoperf_lite.trial.record import TrialRecord
-    from algoperf_lite.trial.submissions import Submission
+    from algoperf_lite.trial.submissions import LoadedSubmission
 
 GROUPS = ("rules", "executor")  # config groups: a string picks a file of configs/<group>/, a mapping sets keys
 
@@ -122,7 +122,7 @@ def overrides_of(settings: Mapping[str, Any]) -> list[str]:
 
 def submission(optimizer: Callable[..., Any], *, search_space: Any = None, schedule: Callable[..., float] | None = None,
                batch_size: int | None = None, self_tuning: Mapping[str, Any] | None = None,
-               name: str | None = None) -> Submission:
+               name: str | None = None) -> LoadedSubmission:
     """A native submission from Python objects, for :func:`run` and :func:`run_study`.
 
     ``optimizer(model, hp, workload)`` returns a torch optimizer (``hp`` has the point's
@@ -136,7 +136,7 @@ def submission(optimizer: Callable[..., Any], *, search_space: Any = None, sched
 
 
 def _python_submission(optimizer: Callable[..., Any], search_space: Any, schedule: Callable[..., float] | None,
-                       batch_size: int | None, self_tuning: Mapping[str, Any] | None, name: str | None) -> Submission:
+                       batch_size: int | None, self_tuning: Mapping[str, Any] | None, name: str | None) -> LoadedSubmission:
     from algoperf_lite.trial.submissions import python_submission
 
     if name is None:
@@ -149,7 +149,7 @@ def _python_submission(optimizer: Callable[..., Any], search_space: Any, schedul
 def _submission_name(given: Any) -> str:
     """What a config names a submission by: a name or path as given; a module by its file;
     Python objects by ``python:<name>``, registered in this process."""
-    from algoperf_lite.trial.submissions import Submission, register_python_submission
+    from algoperf_lite.trial.submissions import LoadedSubmission, register_python_submission
 
     if isinstance(given, (str, Path)):
         return str(given)
@@ -158,7 +158,7 @@ def _submission_name(given: Any) -> str:
         if not file:
             raise UserError(f"module {given.__name__} has no file to load as a submission")
         return file
-    if isinstance(given, Submission):
+    if isinstance(given, LoadedSubmission):
         return register_python_submission(given)
     raise UserError(f"a submission is a name, a path, a module or algoperf_lite.submission(...), got {given!r}")
 
@@ -179,7 +179,7 @@ def run(workload: str = "digits_logreg", submission: Any = None, *, optimizer: C
     ``logger="tensorboard"``, ...), ``rules`` a preset (``"v0.5"``) or constants;
     ``overrides`` are more, as command-line text."""
     from algoperf_lite.configs import load_config
-    from algoperf_lite.trial.progress import EvalTable
+    from algoperf_lite.trial.eval_table import EvalTable
     from algoperf_lite.trial.run import prepare_trial, run_prepared
 
     if optimizer is not None:

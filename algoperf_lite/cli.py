@@ -35,7 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from algoperf_lite.configs import load_config
     from algoperf_lite.study.lock import check_free
     from algoperf_lite.trial.distributed import is_main_process
-    from algoperf_lite.trial.progress import EvalTable, outcome_line
+    from algoperf_lite.trial.eval_table import EvalTable, outcome_line
     from algoperf_lite.trial.run import prepare_trial, run_prepared
 
     if args.cfg:

@@ -10,7 +10,7 @@ import pytest
 
 from algoperf_lite.cli import main
 from algoperf_lite.configs import load_config
-from algoperf_lite.study import speed as study_speed
+from algoperf_lite.study import budget_scale as study_speed
 from algoperf_lite.study.command import study_command
 from algoperf_lite.trial.speed import measure
 from algoperf_lite.trial.workloads import build_workload, workload_classes

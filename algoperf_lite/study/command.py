@@ -23,7 +23,7 @@ from algoperf_lite.study.lock import results_lock
 from algoperf_lite.study.plan import PlannedTrial, plan_hash, prepare_plan, trial_configs
 from algoperf_lite.study.progress import StudyProgress
 from algoperf_lite.study.resume import claim_results_dir, recorded_budget_scale, refusal, study_record, trial_state
-from algoperf_lite.study.speed import measure_budget_scale
+from algoperf_lite.study.budget_scale import measure_budget_scale
 from algoperf_lite.study.summary import print_plan, print_summary
 
 

@@ -39,7 +39,7 @@ from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.environment import torch_threads
 from algoperf_lite.trial.runner import EvalSchedule, train
 from algoperf_lite.trial.search_space import SearchSpace
-from algoperf_lite.trial.submissions import Submission, load_submission
+from algoperf_lite.trial.submissions import LoadedSubmission, load_submission
 from algoperf_lite.trial.workload_view import WorkloadView
 
 STEPS = 20
@@ -72,7 +72,7 @@ def _probe_loss(workload: spec.Workload, probe: dict):
     return evaluate
 
 
-def _train(workload: spec.Workload, sub: Submission, point: dict | None, batch_size: int,
+def _train(workload: spec.Workload, sub: LoadedSubmission, point: dict | None, batch_size: int,
            steps: int, evals_at: set[int], probe: dict, what: str) -> list[float]:
     """Run ``steps`` steps with the runner; after each step in ``evals_at``, its
     ``prepare_for_eval`` and the probe loss. A submission's exception, or a non-finite
@@ -91,7 +91,7 @@ def _train(workload: spec.Workload, sub: Submission, point: dict | None, batch_s
     return [row["train/loss"] for row in result.evals]
 
 
-def _self_tuning_point(sub: Submission, workload: spec.Workload) -> bool:
+def _self_tuning_point(sub: LoadedSubmission, workload: spec.Workload) -> bool:
     """Whether the submission trains without hyperparameters: with self_tuning.json, or
     (AlgoPerf form) when ``init_optimizer_state`` accepts None."""
     if sub.self_tuning_point is not None:
@@ -106,7 +106,7 @@ def _self_tuning_point(sub: Submission, workload: spec.Workload) -> bool:
     return True
 
 
-def _checks(sub: Submission, workload: spec.Workload, steps: int) -> tuple[str, bool]:
+def _checks(sub: LoadedSubmission, workload: spec.Workload, steps: int) -> tuple[str, bool]:
     """Run the three checks; return (summary line, whether the loss went down), or raise
     CheckFailed."""
     batch_size, _ = sub.batch_size_for(workload)
@@ -138,7 +138,7 @@ def _checks(sub: Submission, workload: spec.Workload, steps: int) -> tuple[str, 
     return f"{trend}; prepare_for_eval leaves training unchanged", last < first
 
 
-def check_workload(sub: Submission, name: str, steps: int = STEPS,
+def check_workload(sub: LoadedSubmission, name: str, steps: int = STEPS,
                    device: torch.device = torch.device("cpu")) -> WorkloadCheck:
     """The three checks on one workload at smoke scale."""
     started = time.perf_counter()
