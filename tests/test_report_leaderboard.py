@@ -14,7 +14,8 @@ from test_scoring_fakes import make_results_dir, write_trial
 
 from algoperf_lite.report.leaderboard import eval_column
 from algoperf_lite.scoring import ScoringError, ScoringWarning
-from algoperf_lite.scoring.commands import report_command, score_command
+from algoperf_lite.commands.report import report_command
+from algoperf_lite.commands.score import score_command
 
 INF = math.inf
 XSS = "<script>alert(1)</script>"

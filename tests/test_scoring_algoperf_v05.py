@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from algoperf_lite.scoring import ScoreSettings, ScoringError, ScoringWarning, compute_scores, read_times_csv
-from algoperf_lite.scoring.commands import score_command
+from algoperf_lite.commands.score import score_command
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # previous_leaderboards/algoperf_v05/README.md of mlcommons/submissions_algorithms.

@@ -382,7 +382,7 @@ def read_algoperf_logs(root: Path, targets: str | Path | AlgoPerfRules = DEFAULT
         notes.append(f"held-out variants whose base workload has no log, ignored: {', '.join(orphans)}")
         df = df[~df["workload"].isin(orphans)]
     bench = Benchmark(base, dict(sorted(variants.items())), rules.num_studies, rules.num_trials)
-    return TrialSet(normalize_trials(df, str(root)), bench, root, notes, info)
+    return TrialSet(normalize_trials(df, str(root)), bench, root, notes, info, trial_selection="first_eval")
 
 
 def trial_spec_reader(rules: AlgoPerfRules, trials: pd.DataFrame) -> Callable[[str], dict]:

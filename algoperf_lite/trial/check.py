@@ -1,5 +1,5 @@
-"""``algoperf-lite check SUBMISSION``: the quick test of a submission before a long run
-(what ``benchopt test`` is to a benchopt solver).
+"""The quick test of a submission before a long run (``algoperf-lite check SUBMISSION``:
+what ``benchopt test`` is to a benchopt solver).
 
 It loads the submission (which validates its search space), then on every registered
 workload at smoke scale on the CPU (skipping those whose data is not available offline)
@@ -180,18 +180,3 @@ def check_submission(submission: str, names: list[str] | None = None, steps: int
             report(f"  {result.status.upper():4}  {name:<27} {result.detail} [{result.seconds:.1f} s]")
             results.append(result)
     return results
-
-
-def check_command(submission: str, names: list[str] | None = None) -> int:
-    """Print the checks of ``submission``; 0 if no workload failed (skipped ones do not
-    count) and the loss went down on at least one, else 1."""
-    started = time.perf_counter()
-    results = check_submission(submission, names)
-    counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "skip")}
-    never_down = counts["pass"] > 0 and not any(r.loss_down for r in results)
-    if never_down:
-        print("  FAIL  the training loss went down on no workload")
-    failed = counts["fail"] > 0 or never_down
-    print(f"{'FAILED' if failed else 'OK'}: passed on {counts['pass']} workloads, failed on {counts['fail']}, "
-          f"skipped {counts['skip']}, in {time.perf_counter() - started:.1f} s")
-    return 1 if failed else 0
