@@ -36,7 +36,8 @@ def load_trials(results_dir: Path | None = None, times_csv: Path | None = None, 
     """Exactly one of a results directory, a CSV of trial outcomes or an AlgoPerf logs
     directory; ``targets`` (a version, default v0.6, or a targets file) for AlgoPerf logs only."""
     if sum(x is not None for x in (results_dir, times_csv, algoperf_dir)) != 1:
-        raise ScoringError("give a results directory or --times FILE.csv or --algoperf DIR (one of them)")
+        raise ScoringError("give a results directory or --times FILE.csv or --algoperf DIR "
+                           "(either one, not several or none)")
     if algoperf_dir is not None:
         return read_algoperf_logs(Path(algoperf_dir), targets or DEFAULT_VERSION)
     if targets is not None:
