@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--reference", help="submission for the geometric-mean speedup")
     score.add_argument("--strict", action="store_true", help="refuse irregular input instead of warning")
     score.add_argument("--trial-selection", choices=["fastest", "first_eval"], default=None,
-                       help="per study: the fastest trial (rules.md; default) or AlgoPerf's first-eval pick "
+                       help="per study: the fastest trial (docs/rules.md; default) or AlgoPerf's first-eval pick "
                             "(default with --algoperf)")
     score.set_defaults(func=cmd_score)
 

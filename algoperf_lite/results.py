@@ -1,5 +1,5 @@
 """The results directory: its layout, every file name in it, and a trial's record
-(results/README.md).
+(docs/results.md).
 
 One writer, the trial (:class:`TrialWriter`); many readers (resume, the executors, the
 study summary, scoring, the report), all through this module. Every file is written

@@ -1,4 +1,4 @@
-"""Scoring: trial outcomes -> time to target -> performance profiles -> AUP scores (rules.md).
+"""Scoring: trial outcomes -> time to target -> performance profiles -> AUP scores (docs/rules.md).
 
 Pure pandas/numpy; no torch, so old results can be rescored anywhere.
 """

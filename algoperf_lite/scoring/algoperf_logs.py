@@ -9,7 +9,7 @@ ruleset folder, or one submission. Read the way AlgoPerf's scoring code reads it
 an eval is the `score` column (AlgoPerf's accumulated submission time); a trial reached the
 target at its first eval whose validation metric is >= the target (<= for minimized metrics),
 NaN never reaching; trial folders without eval_measurements.csv are not trials. Two things
-AlgoPerf does not do (rules.md): a target first reached after the budget does not count, and a
+AlgoPerf does not do (docs/rules.md): a target first reached after the budget does not count, and a
 workload the targets name that no log has is left out of the benchmark (AlgoPerf's scorer
 raises KeyError there) with a warning naming it.
 

@@ -1,4 +1,4 @@
-"""Reads a results directory (layout in results/README.md, owned by
+"""Reads a results directory (layout in docs/results.md, owned by
 :mod:`algoperf_lite.results`) into a trial table.
 
 Only finished trials count (:func:`algoperf_lite.results.read_outcome`). Names come from

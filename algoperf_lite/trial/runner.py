@@ -1,4 +1,4 @@
-"""The timed training loop of one trial, exactly as rules.md says.
+"""The timed training loop of one trial, exactly as docs/rules.md says.
 
 Set-up (data onto the device, model init, input queue, optimizer state) is untimed.
 Then: data_selection -> update_params -> divergence and budget checks, every step; an

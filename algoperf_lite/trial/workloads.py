@@ -63,7 +63,7 @@ def workload_classes(workloads_path: Sequence[str] = ()) -> dict[str, Registered
 
 
 def with_held_out_variants(names: tuple[str, ...], workloads_path: Sequence[str] = ()) -> tuple[str, ...]:
-    """``names`` followed by the held-out variants of each (rules.md, AlgoPerf v0.5)."""
+    """``names`` followed by the held-out variants of each (docs/rules.md, AlgoPerf v0.5)."""
     variants = [v for base in names for v, entry in sorted(workload_classes(workloads_path).items())
                 if entry.cls.variant_of == base and v not in names]
     return (*names, *dict.fromkeys(variants))
