@@ -1,6 +1,6 @@
-"""The Python API (algoperf_lite.run, run_study, score, submission): README's example as
-written, and what the API adds to the commands (values into overrides, Python objects
-as submissions)."""
+"""The Python API (algoperf_lite.run, run_study, score, submission): the example of
+docs/getting-started.md as written, and what the API adds to the commands (values into
+overrides, Python objects as submissions)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def readme_example() -> str:
-    """The first python block of README's "From Python" section."""
-    text = (REPO / "README.md").read_text()
-    section = text[text.index("### From Python"):]
+    """The first python block of the "From Python" section of docs/getting-started.md."""
+    text = (REPO / "docs" / "getting-started.md").read_text()
+    section = text[text.index("## From Python"):]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
@@ -46,7 +46,7 @@ def with_tiny_budget(monkeypatch) -> None:
 def test_readmes_python_example_runs_as_written(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # its results_dir are relative: they land here
     with_tiny_budget(monkeypatch)
-    exec(compile(readme_example(), "README.md", "exec"), {"__name__": "__main__"})
+    exec(compile(readme_example(), "docs/getting-started.md", "exec"), {"__name__": "__main__"})
     out = capsys.readouterr().out
 
     (trial,) = (tmp_path / "results/notebook").glob("external_tuning/my_adamw/study_0/digits_logreg/trial_0")
