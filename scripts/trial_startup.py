@@ -17,7 +17,8 @@ import time
 
 
 def main(overrides: list[str]) -> dict:
-    from algoperf_lite.study import command, progress
+    from algoperf_lite.commands import study as command
+    from algoperf_lite.study import progress
 
     starts: dict[int, float] = {}
     outside: list[float] = []

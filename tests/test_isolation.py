@@ -17,7 +17,7 @@ import torch
 
 from algoperf_lite.cli import main
 from algoperf_lite.configs import load_config
-from algoperf_lite.study.command import study_command
+from algoperf_lite.commands.study import study_command
 from algoperf_lite.study.plan import prepare_plan, trial_configs
 
 # Starts a subprocess, a forked child with a child of its own, and a daemon (a double fork

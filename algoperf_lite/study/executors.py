@@ -6,14 +6,15 @@ except those of a submission given as Python objects, which live in this process
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
 
 from algoperf_lite.errors import UserError
+from algoperf_lite.results import LOGS_DIR
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.trial import workloads
 from algoperf_lite.study.plan import PlannedTrial, run_planned
+from algoperf_lite.study.pool import Pool, Slot, cores, pool_slots, run_pool
 from algoperf_lite.study.progress import StudyEvents
 from algoperf_lite.study.resume import record_failure
 from algoperf_lite.trial.submissions import PYTHON_PREFIX
@@ -38,7 +39,7 @@ def worker_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, s
         return [(devices[0], devices[0])]
     if kind == "launcher":
         return [("launcher", "auto")]
-    return _pool_slots(settings, devices)
+    return pool_slots(settings, devices)
 
 
 def slot_names(settings: StudyConfig, devices: list[str]) -> list[str]:
@@ -50,12 +51,7 @@ def worker_threads(settings: StudyConfig, devices: list[str]) -> int | None:
     (None: as the process has them)."""
     if settings.threads is not None or settings.executor_kind != "pool":
         return settings.threads
-    return max(1, _cores() // len(_pool_slots(settings, devices)))
-
-
-def _pool_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, str]]:
-    """(name, device) of each pool worker: ``workers`` per device."""
-    return [(d if settings.workers == 1 else f"{d}#{w}", d) for d in devices for w in range(settings.workers)]
+    return max(1, cores() // len(pool_slots(settings, devices)))
 
 
 def plan_device(settings: StudyConfig, devices: list[str]) -> str:
@@ -93,9 +89,7 @@ def run_in_process(trials: list[PlannedTrial], device: str, events: StudyEvents)
 def run_sequential(settings: StudyConfig, trials: list[PlannedTrial], device: str, events: StudyEvents) -> None:
     """One after another on ``device``, each in a fresh process (as in the pool: a trial that
     crashes or hangs costs that trial only), its output in RESULTS_DIR/logs/."""
-    from algoperf_lite.study.pool import Pool, Slot
-
-    logs = settings.results_path / "logs"
+    logs = settings.results_path / LOGS_DIR
     logs.mkdir(parents=True, exist_ok=True)
     pool = Pool([Slot(device, device, settings.threads, logs / "worker_0.log")],
                 lambda t: settings.timeout_sec(t.budget_sec), settings.trial_overhead_sec, events)
@@ -104,24 +98,6 @@ def run_sequential(settings: StudyConfig, trials: list[PlannedTrial], device: st
             run_in_process([trial], device, events)
         else:
             pool.run([trial])
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def run_pool(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents,
-             log_name: str = "worker") -> None:
-    """``workers`` places per device, each trial in a fresh process; their output goes to
-    RESULTS_DIR/logs/."""
-    from algoperf_lite.study.pool import Pool, Slot
-
-    pairs = _pool_slots(settings, devices)
-    threads = max(1, _cores() // len(pairs))  # the cores split between the workers (a trial may set its own)
-    logs = settings.results_path / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    slots = [Slot(name, device, threads, logs / f"{log_name}_{i}.log") for i, (name, device) in enumerate(pairs)]
-    Pool(slots, lambda t: settings.timeout_sec(t.budget_sec), settings.trial_overhead_sec, events).run(trials)
 
 
 def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str],

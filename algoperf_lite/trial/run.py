@@ -23,7 +23,7 @@ from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import EvalCallback, train
 from algoperf_lite.trial.seeds import derive_seed
 from algoperf_lite.trial.speed import measure
-from algoperf_lite.trial.submissions import Submission, SubmissionFacts, load_submission
+from algoperf_lite.trial.submissions import LoadedSubmission, SubmissionFacts, load_submission
 from algoperf_lite.trial.tuning import trial_point
 
 
@@ -35,11 +35,12 @@ class PreparedTrial:
     record: TrialRecord
     path: Path
     workload: spec.Workload
-    submission: Submission | SubmissionFacts  # facts: a plan's trial, prepared without running its code
+    submission: LoadedSubmission | SubmissionFacts  # facts: a plan's trial, prepared without running its code
     logger: loggers.LoggerChoice | None = None  # a tracker that also gets the evals (logger=...)
 
 
-def prepare_trial(config: TrialConfig, submission: Submission | SubmissionFacts | None = None) -> PreparedTrial:
+def prepare_trial(config: TrialConfig,
+                  submission: LoadedSubmission | SubmissionFacts | None = None) -> PreparedTrial:
     """Resolve names, scale, device, seed, hyperparameters, budget; raise UserError on
     bad input before anything is trained or written. The data is loaded by
     :func:`run_prepared`, before it writes anything. ``submission``: the config's,
@@ -80,7 +81,8 @@ def prepare_trial(config: TrialConfig, submission: Submission | SubmissionFacts 
     return PreparedTrial(record, path, workload, submission, logger)
 
 
-def trial_point_of(config: TrialConfig, submission: Submission | SubmissionFacts) -> tuple[dict[str, Any] | None, str]:
+def trial_point_of(config: TrialConfig,
+                   submission: LoadedSubmission | SubmissionFacts) -> tuple[dict[str, Any] | None, str]:
     """The point the trial gets, and where it came from: the search space (external
     tuning), the submission's self_tuning.json (None here; the runner passes it), or
     "chosen": that point with the ``hp.NAME=VALUE`` values set."""
