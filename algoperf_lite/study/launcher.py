@@ -12,7 +12,6 @@ alone instead of submitting them twice."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import threading
 import time
@@ -24,6 +23,7 @@ from omegaconf import DictConfig
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.configs import register_schemas
 from algoperf_lite.errors import UserError
+from algoperf_lite.json_files import UnreadableFile, read_json
 from algoperf_lite.paths import configs_dir
 from algoperf_lite.results import JOBS_FILE, LAUNCHER_DIR, read_outcome
 from algoperf_lite.study.config import StudyConfig
@@ -104,10 +104,10 @@ def _record_jobs(settings: StudyConfig, trials: list[PlannedTrial], jobs: dict[i
 
 def _read_jobs(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = read_json(path)
+    except UnreadableFile:
         return {}
-    return data if isinstance(data, dict) else {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
 
 
 def job_state(job: dict[str, Any]) -> str:
