@@ -25,6 +25,7 @@ from algoperf_lite.study.progress import StudyProgress
 from algoperf_lite.study.resume import claim_results_dir, recorded_budget_scale, refusal, study_record, trial_state
 from algoperf_lite.study.speed import measure_budget_scale
 from algoperf_lite.study.summary import print_plan, print_summary
+from algoperf_lite.trial.config import MEASURED_SCALES
 
 
 def score_study(results_dir: Path, reference: str | None) -> None:
@@ -81,14 +82,15 @@ def _scaled(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial
             dry_run: bool, console: Console) -> StudyConfig:
     """``budget_scale=auto`` resolved: the factors study.json recorded (a resumed study
     measures nothing), else measured now (not in a dry run), printed either way."""
-    if settings.budget_scale != "auto" or settings.budget_sec and settings.eval_period_sec:
+    if settings.budget_scale not in MEASURED_SCALES or settings.budget_sec and settings.eval_period_sec:
         return settings  # given, or not needed (each trial's record says which)
     recorded = None if settings.overwrite else recorded_budget_scale(settings.results_path)
     if recorded is not None:
         how = f"reused from {settings.results_path / 'study.json'}"
     elif dry_run:
-        console.print("budget_scale=auto: budgets below are the workloads' own; the study measures this machine "
-                      "against each calibration before its first trial")
+        console.print(f"budget_scale={settings.budget_scale}: budgets below are the workloads' own; the study "
+                      f"measures this machine against each calibration before its first trial (or reads its kept "
+                      f"measurement)")
         return settings
     else:
         names = tuple(dict.fromkeys(t.record.workload for t in plan))
@@ -96,10 +98,12 @@ def _scaled(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial
         started = time.monotonic()
         recorded = measure_budget_scale(settings, overrides, names, plan[0].record.scale, slots,
                                         worker_threads(settings, devices))
-        how = f"measured in {time.monotonic() - started:.0f} s on {len(slots)} worker(s) at once"
+        kept = sorted({e["date"] for e in recorded.values() if e.get("cached")})
+        how = (f"this machine's measurement of {', '.join(kept)} (budget_scale=measure measures again)"
+               if kept else f"measured in {time.monotonic() - started:.0f} s on {len(slots)} worker(s) at once")
     factors = ", ".join(f"{name} {entry['factor']:.2f}" + ("" if entry["calibrated"] else " (not calibrated)")
                         for name, entry in recorded.items())
-    console.print(f"budget_scale=auto, {how}: {factors}")
+    console.print(f"budget_scale={settings.budget_scale}, {how}: {factors}")
     return dataclasses.replace(settings, budget_scale=recorded)
 
 
@@ -107,7 +111,7 @@ def run_study(settings: StudyConfig, overrides: list[str], dry_run: bool, consol
     """``overrides`` are passed on to a launcher's jobs, which compose the config anew."""
     devices = resolve_devices(settings)
     device = plan_device(settings, devices)
-    unscaled = dataclasses.replace(settings, budget_scale=1.0) if settings.budget_scale == "auto" else settings
+    unscaled = dataclasses.replace(settings, budget_scale=1.0) if settings.budget_scale in MEASURED_SCALES else settings
     plan = prepare_plan(trial_configs(unscaled, device))  # every input checked before anything is measured
     if dry_run:
         return _run(_scaled(settings, overrides, plan, devices, True, console), overrides, plan, devices, True,
