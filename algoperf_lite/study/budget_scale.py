@@ -26,15 +26,15 @@ def _measure_all(names: list[str], scale: str, device: str, threads: int | None,
     """Every workload's :class:`~algoperf_lite.trial.speed.Speed` in this process, as JSON."""
     import torch
 
+    from algoperf_lite.trial.environment import torch_threads
     from algoperf_lite.trial.speed import measure
 
-    if threads is not None:
-        torch.set_num_threads(threads)
     resolved = str(workloads.resolve_device(device))
-    return [measure(name, scale, resolved, torch.get_num_threads() if resolved == "cpu" else None,
-                    resolve_data_dir(config["data_dir"]), tuple(config["workloads_path"]), concurrency,
-                    config["refresh"], barrier).to_json()
-            for name in names]
+    with torch_threads(threads):  # then restored: a sequential study measures in its own process
+        return [measure(name, scale, resolved, torch.get_num_threads() if resolved == "cpu" else None,
+                        resolve_data_dir(config["data_dir"]), tuple(config["workloads_path"]), concurrency,
+                        config["refresh"], barrier).to_json()
+                for name in names]
 
 
 def _pool_worker(conn: Any, *args: Any) -> None:
