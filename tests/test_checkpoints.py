@@ -14,6 +14,7 @@ import torch
 from algoperf_lite import spec
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import train
+from conftest import ADAMW_POINT
 from test_clock import burn
 
 PERIOD = 0.25  # s of submission time between evals: about 125 steps
@@ -85,3 +86,17 @@ def test_evals_only_without_a_resolution(digits, adamw):
     assert result.num_checkpoints == 0 and not any(r["checkpoint"] for r in result.evals)
     assert (result.steps_to_target, result.time_to_target) == (result.evals[-1]["step"],
                                                                 result.evals[-1]["submission_time"])
+
+
+def test_a_checkpoint_is_evaluated_on_the_validation_split_alone(digits, adamw):
+    model, state = digits.init_model_fn(0)
+    full, validation = digits.eval_model(model, state), digits.eval_validation(model, state)
+    assert set(validation) == {k for k in full if k.startswith("validation/")} and validation
+    assert all(validation[k] == full[k] for k in validation)
+    calls = []
+    digits.override(target=spec.Target("accuracy", 0.95, maximize=True))
+    real = digits.eval_validation
+    digits.eval_validation = lambda *args: calls.append(1) or real(*args)
+    result = train(digits, adamw, TrialRecord.of(digits, adamw, hyperparameters=ADAMW_POINT, seed=0, batch_size=64))
+    assert result.reached and len(calls) == sum(r["checkpoint"] for r in result.evals) > 0
+    assert all(("train/loss" in r) != r["checkpoint"] for r in result.evals)

@@ -130,6 +130,8 @@ def train(
     ranks = distributed.setup(device)
     clock = clock or SubmissionClock(device, make_timer(record.clock), reduce_max=ranks.max if ranks else None)
     schedule = schedule or EvalSchedule.of(record)
+    # A checkpoint needs only the target's metric: the validation split (trial/checkpoints.py).
+    evaluate_checkpoint = evaluate or getattr(workload, "eval_validation", workload.eval_model)
     evaluate = evaluate or workload.eval_model
     target, budget_sec, max_steps = record.target, record.budget_sec, record.max_steps
     # Under self-tuning (no point) the submission's self_tuning.json point, in either form.
@@ -222,7 +224,7 @@ def train(
             reached_now = not error and reached is not None and math.isinf(time_to_target) and reached(metrics)
             rows = [row]
             if reached_now:  # the kept checkpoints tell when, more finely than the eval period
-                found, earlier = checkpoints.first_reaching(model, evaluate, reached) if checkpoints else (None, [])
+                found, earlier = checkpoints.first_reaching(model, evaluate_checkpoint, reached) if checkpoints else (None, [])
                 time_to_target, steps_to_target = (found.submission_time, found.step) if found else (now, step)
                 train_state["validation_goal_reached"] = True
                 checkpoints, rows = None, [*earlier, row]
