@@ -43,8 +43,8 @@ def counted(model, model_state):
 def run(digits, adamw, calls, **fields):
     digits.override(target=spec.Target("accuracy", 0.2, maximize=True))
     submission = counter_submission(adamw, calls)
-    record = TrialRecord.of(digits, submission, hyperparameters={}, seed=0, batch_size=64, budget_sec=30.0,
-                            eval_period_sec=PERIOD, **fields)
+    fields = {"budget_sec": 30.0, "eval_period_sec": PERIOD, **fields}
+    record = TrialRecord.of(digits, submission, hyperparameters={}, seed=0, batch_size=64, **fields)
     return train(digits, submission, record, evaluate=counted)
 
 
@@ -100,3 +100,21 @@ def test_a_checkpoint_is_evaluated_on_the_validation_split_alone(digits, adamw):
     result = train(digits, adamw, TrialRecord.of(digits, adamw, hyperparameters=ADAMW_POINT, seed=0, batch_size=64))
     assert result.reached and len(calls) == sum(r["checkpoint"] for r in result.evals) > 0
     assert all(("train/loss" in r) != r["checkpoint"] for r in result.evals)
+
+
+def test_a_budget_spent_between_evals_still_finds_the_checkpoint_that_reached(digits, adamw):
+    result = run(digits, adamw, [], budget_sec=0.6, eval_period_sec=100.0)  # one eval only: after step 1
+    assert result.reached and result.status == "reached" and result.steps_to_target >= 200
+    evals, checks = [r for r in result.evals if not r["checkpoint"]], [r for r in result.evals if r["checkpoint"]]
+    assert [r["step"] for r in evals] == [1] and checks and checks[-1]["validation/accuracy"] >= 0.2
+    found = next(r for r in result.evals if r["validation/accuracy"] >= 0.2)
+    before = result.evals[result.evals.index(found) - 1]
+    assert (found["step"], found["submission_time"]) == (result.steps_to_target, result.time_to_target)
+    assert before["step"] < 200 <= found["step"] and found["submission_time"] <= 0.6
+
+    digits.override(target=spec.Target("accuracy", 0.9, maximize=True))  # never reached: one look at the last copy
+    result = train(digits, counter_submission(adamw, []), TrialRecord.of(
+        digits, counter_submission(adamw, []), hyperparameters={}, seed=0, batch_size=64, budget_sec=0.6,
+        eval_period_sec=100.0), evaluate=counted)
+    assert not result.reached and result.status == "budget_exhausted"
+    assert [r["checkpoint"] for r in result.evals] == [False, True]

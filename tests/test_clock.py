@@ -17,6 +17,7 @@ import torch
 
 from algoperf_lite import spec
 from algoperf_lite.trial.clock import SubmissionClock
+from algoperf_lite.trial.environment import torch_threads
 from conftest import ADAMW_POINT, slowed, train_point
 
 
@@ -81,7 +82,8 @@ def cpu_run(digits, submission, clock="cpu", **fields):
     digits.override(target=spec.Target("accuracy", 2.0, maximize=True))  # unreachable
     fields = {"seed": 0, "batch_size": 64, "budget_sec": 60.0, "eval_period_sec": 1e9, "stop_at_target": False,
               "max_steps": 10, "clock": clock, **fields}
-    return train_point(digits, submission, ADAMW_POINT, **fields)
+    with torch_threads(1):  # as a trial on the cpu clock runs (several threads would spin while it sleeps)
+        return train_point(digits, submission, ADAMW_POINT, **fields)
 
 
 def with_update(submission, before_step):

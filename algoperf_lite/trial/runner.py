@@ -78,10 +78,10 @@ class EvalSchedule:
     def of(cls, record: TrialRecord) -> EvalSchedule:
         return cls(record.eval_period_sec, record.eval_every_steps, resolution=record.time_resolution)
 
-    def checkpoints(self) -> Checkpoints | None:
+    def checkpoints(self, budget_sec: float) -> Checkpoints | None:
         """The checkpoints between evals, when the time schedule keeps them."""
         timed = self.every_steps is None and self.at_steps is None and math.isfinite(self.period_sec)
-        return Checkpoints(self.resolution, self.period_sec) if timed and self.resolution > 0 else None
+        return Checkpoints(self.resolution, min(self.period_sec, budget_sec)) if timed and self.resolution > 0 else None
 
     def due(self, step: int, now: float, next_eval_at: float) -> bool:
         if self.at_steps is not None:
@@ -140,7 +140,7 @@ def train(
     # Under torchrun a rank may not stop alone (the others would wait in a collective), so
     # there divergence is caught at the next eval, which every rank runs alike.
     watch = LossWatch(device) if ranks is None else None
-    checkpoints = schedule.checkpoints() if target is not None else None
+    checkpoints = schedule.checkpoints(budget_sec) if target is not None else None
     reached = target_check(target) if target is not None else None
     evals: list[dict[str, Any]] = []
     eval_results: list[tuple[int, dict[str, float]]] = []  # AlgoPerf's form, for submissions
@@ -149,6 +149,13 @@ def train(
     model = optimizer_state = None
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+
+    def log(rows: list[dict[str, Any]]) -> None:
+        """Record eval rows (in time order) and hand them to ``on_eval``."""
+        evals.extend(rows)
+        if on_eval is not None and (ranks is None or ranks.is_main):
+            for r in rows:
+                on_eval(r)
 
     try:
         # --- untimed set-up ------------------------------------------------------------
@@ -228,10 +235,7 @@ def train(
                 time_to_target, steps_to_target = (found.submission_time, found.step) if found else (now, step)
                 train_state["validation_goal_reached"] = True
                 checkpoints, rows = None, [*earlier, row]
-            for r in rows:  # in time order
-                evals.append(r)
-                if on_eval is not None and (ranks is None or ranks.is_main):
-                    on_eval(r)
+            log(rows)
             eval_results.append((step, metrics))
             train_state.update(last_eval_time=now, training_complete=complete)
             if error:
@@ -248,6 +252,15 @@ def train(
                 checkpoints.clear()
                 checkpoints.schedule_after(now)
             clock.resume()
+
+        if status == "budget_exhausted" and checkpoints is not None and checkpoints.kept:
+            # The budget ran out between evals: a checkpoint kept within it may have reached the target.
+            clock.pause()
+            found, rows = checkpoints.first_reaching(model, evaluate_checkpoint, reached, eval_after=False)
+            log(rows)
+            if found is not None:
+                time_to_target, steps_to_target = found.submission_time, found.step
+                status = "reached" if record.stop_at_target else status
     except Exception as e:  # a submission's bug costs its trial only
         status, error, exception = "failed", traceback.format_exc(limit=-8), e
 
