@@ -227,7 +227,7 @@ def run_study(submissions: Sequence[Any], workloads: Sequence[str], *, preset: s
     if in_process and config.executor_kind != "sequential":
         raise UserError(f"{', '.join(in_process)} live in this process (given as Python objects): they need "
                         f"executor='sequential', not {config.executor_kind}; give folders to run elsewhere")
-    command.run_study(config, args, dry_run, stdout_console())
+    command.run_study(config, dry_run, stdout_console())
     return config.results_path
 
 

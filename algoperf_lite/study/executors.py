@@ -1,6 +1,7 @@
 """Run a study's trials with the executor its config names (configs/executor/):
 ``sequential`` in this process, ``pool`` in local worker processes, ``launcher`` as jobs
-of a Hydra launcher plugin (submitit: SLURM or local; Ray). Same plan, same records."""
+of a cluster's scheduler (submitit: SLURM, or processes on this machine). Same plan, same
+records."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def worker_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, s
 
 
 def slot_names(settings: StudyConfig, devices: list[str]) -> list[str]:
-    return [name for name, _ in worker_slots(settings, devices)]
+    """The places the progress display shows, idle or not (a launcher's jobs show as they run)."""
+    return [] if settings.executor_kind == "launcher" else [name for name, _ in worker_slots(settings, devices)]
 
 
 def worker_threads(settings: StudyConfig, devices: list[str]) -> int | None:
@@ -103,14 +105,11 @@ def run_pool(settings: StudyConfig, trials: list[PlannedTrial], devices: list[st
     Pool(slots, lambda t: settings.timeout_sec(t.budget_sec), settings.trial_overhead_sec, events).run(trials)
 
 
-def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str],
-               overrides: list[str], events: StudyEvents) -> None:
+def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents) -> None:
+    """``trials`` on the study's executor (a launcher's trials left to live jobs of an
+    earlier run are followed by :func:`~algoperf_lite.study.launcher.run_launcher` itself)."""
     kind = settings.executor_kind
     if kind == "sequential":
         run_sequential(trials, devices[0], events)
-    elif kind == "pool":
-        run_pool(settings, trials, devices, events)
     else:
-        from algoperf_lite.study.launcher import run_launcher
-
-        run_launcher(settings, trials, overrides, events)
+        run_pool(settings, trials, devices, events)
