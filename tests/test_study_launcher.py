@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from algoperf_lite.study.command import study_command
+from algoperf_lite.commands.study import study_command
 
 pytest.importorskip("submitit")
 

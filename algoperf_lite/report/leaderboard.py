@@ -21,11 +21,11 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from algoperf_lite.results import LEADERBOARD_FILE, STUDY_FILE, plots_dir_of
 from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, TrialSet, compute_scores
 from algoperf_lite.scoring.algoperf_logs import load_rules, read_algoperf_logs, read_evals, trial_spec_reader
-from algoperf_lite.scoring.bootstrap import COVERAGE_NOTE
+from algoperf_lite.scoring.bootstrap import COVERAGE_NOTE, interval_cells
 from algoperf_lite.scoring.decomposition import decomposition, has_decomposition
-from algoperf_lite.scoring.commands import interval_cells
 from algoperf_lite.scoring.results_dir import read_json, read_results_dir
 
 from . import plots
@@ -52,7 +52,7 @@ def data_uri(png: bytes) -> str:
 
 def eval_column(evals: pd.DataFrame, metric: str | None) -> str | None:
     """The evals.csv column of a target metric: spec.json may name it "accuracy" (as the trial
-    writes it) or "validation/accuracy" (as results/README.md shows); the column is the latter."""
+    writes it) or "validation/accuracy" (as docs/results.md shows); the column is the latter."""
     for name in (metric, f"validation/{metric}"):
         if metric and name in evals.columns and evals[name].notna().any():
             return name
@@ -405,13 +405,13 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
     if algoperf_targets is not None:
         rules = load_rules(algoperf_targets)
         trialset = read_algoperf_logs(results_dir, rules)
-        study, selection = {"name": f"AlgoPerf logs {Path(results_dir).resolve().name} ({rules.name} targets)"}, "first_eval"
+        study = {"name": f"AlgoPerf logs {Path(results_dir).resolve().name} ({rules.name} targets)"}
         index = TrialIndex(trialset.trials, trial_spec_reader(rules, trialset.trials), read_evals)
     else:
         trialset = read_results_dir(results_dir)
-        study, selection = read_json(results_dir / "study.json"), "fastest"
+        study = read_json(results_dir / STUDY_FILE)
         index = TrialIndex(trialset.trials)
-    trials = trialset.trials
+    trials, selection = trialset.trials, trialset.trial_selection
     names = set(trials["submission"])
     reference = study.get("reference_submission") or "baseline"
     reference = reference if reference in names else None
@@ -450,8 +450,8 @@ def write_leaderboard(results_dir: Path, output: Path | None = None, n_boot: int
     """Write the page (default RESULTS_DIR/leaderboard.html) and its figures as PNG + SVG
     in `<page name>_plots/` beside it. Returns the page's path. `algoperf_targets`: see build_context."""
     results_dir = Path(results_dir)
-    output = Path(output) if output else results_dir / "leaderboard.html"
-    plots_dir = output.parent / f"{output.stem}_plots"
+    output = Path(output) if output else results_dir / LEADERBOARD_FILE
+    plots_dir = plots_dir_of(output)
     html = render(build_context(results_dir, plots_dir, n_boot, seed, algoperf_targets))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(html, encoding="utf-8")

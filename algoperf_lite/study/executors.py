@@ -5,7 +5,6 @@ records."""
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
 
@@ -13,6 +12,7 @@ from algoperf_lite.errors import UserError
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.trial import workloads
 from algoperf_lite.study.plan import PlannedTrial, run_planned
+from algoperf_lite.study.pool import cores, pool_slots, run_pool
 from algoperf_lite.study.progress import StudyEvents
 from algoperf_lite.study.resume import record_failure
 
@@ -36,7 +36,7 @@ def worker_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, s
         return [(devices[0], devices[0])]
     if kind == "launcher":
         return [("launcher", "auto")]
-    return _pool_slots(settings, devices)
+    return pool_slots(settings, devices)
 
 
 def slot_names(settings: StudyConfig, devices: list[str]) -> list[str]:
@@ -49,12 +49,7 @@ def worker_threads(settings: StudyConfig, devices: list[str]) -> int | None:
     (None: as the process has them)."""
     if settings.threads is not None or settings.executor_kind != "pool":
         return settings.threads
-    return max(1, _cores() // len(_pool_slots(settings, devices)))
-
-
-def _pool_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, str]]:
-    """(name, device) of each pool worker: ``workers`` per device."""
-    return [(d if settings.workers == 1 else f"{d}#{w}", d) for d in devices for w in range(settings.workers)]
+    return max(1, cores() // len(pool_slots(settings, devices)))
 
 
 def plan_device(settings: StudyConfig, devices: list[str]) -> str:
@@ -88,28 +83,10 @@ def run_sequential(trials: list[PlannedTrial], device: str, events: StudyEvents)
         events.finished(trial, outcome, device)
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def run_pool(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents,
-             log_name: str = "worker") -> None:
-    """Worker processes, ``workers`` per device; their output goes to RESULTS_DIR/logs/."""
-    from algoperf_lite.study.pool import Pool, Slot
-
-    pairs = _pool_slots(settings, devices)
-    threads = max(1, _cores() // len(pairs))  # the cores split between the workers (a trial may set its own)
-    logs = settings.results_path / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    slots = [Slot(name, device, threads, logs / f"{log_name}_{i}.log") for i, (name, device) in enumerate(pairs)]
-    Pool(slots, lambda t: settings.timeout_sec(t.budget_sec), settings.trial_overhead_sec, events).run(trials)
-
-
 def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents) -> None:
-    """``trials`` on the study's executor (a launcher's trials left to live jobs of an
-    earlier run are followed by :func:`~algoperf_lite.study.launcher.run_launcher` itself)."""
-    kind = settings.executor_kind
-    if kind == "sequential":
+    """``trials`` in this process or the pool (a launcher's trials go to
+    :func:`~algoperf_lite.study.launcher.run_launcher`, with the earlier run's live jobs)."""
+    if settings.executor_kind == "sequential":
         run_sequential(trials, devices[0], events)
     else:
         run_pool(settings, trials, devices, events)

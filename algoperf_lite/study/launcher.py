@@ -24,17 +24,17 @@ from typing import Any
 
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.errors import UserError
-from algoperf_lite.results import Outcome, read_outcome
+from algoperf_lite.results import JOBS_FILE, Outcome, read_outcome
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
-from algoperf_lite.study.progress import StudyEvents
+from algoperf_lite.study.pool import run_pool
+from algoperf_lite.study.progress import StudyEvents, StudyProgress
 from algoperf_lite.study.resume import record_failure
 from algoperf_lite.study.scheduler import (GONE, NEVER_STARTS, JobState, SchedulerError, accounting, final_state,
                                            job_states)
 
 WATCH_SEC = 2.0
 PATIENCE_SEC = 300.0  # how long the scheduler may fail to answer before the study stops (its jobs go on)
-JOBS_FILE = "launcher/jobs.json"  # trial folder (relative) -> {"job_id", "folder", "cluster"}
 OWN_KEYS = ("kind", "cluster", "submitit_folder")  # the executor config's keys that are not submitit's
 # The states in which SLURM ended a job (its processes signalled: a trial killed with them).
 KILLED_BY_SCHEDULER = frozenset({"CANCELLED", "TIMEOUT", "PREEMPTED", "NODE_FAIL", "OUT_OF_MEMORY", "DEADLINE"})
@@ -87,9 +87,6 @@ def run_trial_job(trial: PlannedTrial, settings: StudyConfig) -> None:
     """What a job runs (on a node): its trial, as the pool runs one, with all the node's
     cores and the device the node gives it."""
     from rich.console import Console
-
-    from algoperf_lite.study.executors import run_pool
-    from algoperf_lite.study.progress import StudyProgress
 
     with StudyProgress(settings.name, 1, [trial], ["job"], settings.trial_overhead_sec,
                        Console(highlight=False), quiet=True) as events:

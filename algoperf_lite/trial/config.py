@@ -89,7 +89,7 @@ class TrialConfig(TrialSettings):
     eval_every_steps: Optional[int] = positive()  # evals by step count (reproducibility checks)
     max_steps: Optional[int] = positive()  # end training after N steps (tests; AlgoPerf's max_global_steps)
     # A chosen point: hp.NAME=VALUE sets NAME in the point the trial would get (recorded as
-    # chosen, and kept apart from tuning trials: results/README.md).
+    # chosen, and kept apart from tuning trials: docs/results.md).
     hp: dict[str, Any] = field(default_factory=dict)
     quiet: bool = field(default=False, metadata=WHERE)  # no live table
     overwrite: bool = field(default=False, metadata=WHERE)  # replace a record already in the trial's folder
