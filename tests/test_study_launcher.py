@@ -1,15 +1,22 @@
 """The cluster path with submitit's local executor (tests/test_slurm.py runs the same
-jobs on a real SLURM). Slow: each job starts two Python processes (the job, and the
-supervised trial in it)."""
+jobs on a real SLURM), and what the launcher checks before any job. The studies are slow:
+each job starts two Python processes (the job, and the supervised trial in it)."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
 from algoperf_lite.commands.study import study_command
+from algoperf_lite.errors import UserError
+from algoperf_lite.results import JOBS_FILE
+from algoperf_lite.study.scheduler import GONE, job_states
 
 pytest.importorskip("submitit")
 
@@ -36,11 +43,6 @@ def test_submitit_local_runs_a_one_trial_study_and_a_rerun_submits_nothing(tmp_p
 def test_a_rerun_follows_trials_whose_jobs_still_run(tmp_path, capsys):
     """The study process dies while its jobs run on: a rerun finds their recorded job ids,
     neither deletes their folders nor submits them again, and waits for them to score."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     results = tmp_path / "results"
     overrides = ["study=smoke", f"results_dir={results}", "executor=submitit_local", "rules.num_trials=1",
                  "budget_sec=8", "eval_period_sec=1", "stop_at_target=false", "score=false", "quiet=true"]
@@ -66,8 +68,6 @@ def test_a_rerun_follows_trials_whose_jobs_still_run(tmp_path, capsys):
 
 
 def test_a_setting_submitit_does_not_take_is_one_message_before_anything_is_submitted(tmp_path):
-    from algoperf_lite.errors import UserError
-
     with pytest.raises(UserError, match=r"executor\.partitions is not a setting of submitit's local executor; "
                                         r"its settings: .*timeout_min"):
         study_command(["study=smoke", f"results_dir={tmp_path}", "executor=submitit_local", "budget_scale=1",
@@ -78,10 +78,6 @@ def test_a_setting_submitit_does_not_take_is_one_message_before_anything_is_subm
 def test_a_local_job_is_alive_until_its_process_has_exited():
     """submitit's local jobs are processes: running, then gone once exited, reaped or not
     (a process that has exited and waits to be reaped is not a running job)."""
-    import subprocess
-
-    from algoperf_lite.study.scheduler import GONE, job_states
-
     process = subprocess.Popen(["sleep", "30"])
     job_id = str(process.pid)
     assert job_states("local", [job_id])[job_id].live
@@ -92,3 +88,26 @@ def test_a_local_job_is_alive_until_its_process_has_exited():
     assert job_states("local", [job_id])[job_id].state == GONE  # exited, not yet reaped
     process.wait()
     assert job_states("local", [job_id])[job_id].state == GONE
+
+
+def test_while_an_earlier_runs_job_lives_status_names_it_and_other_executors_are_refused(tmp_path, capsys):
+    """A recorded local job whose process is alive (here a stand-in process) holds its
+    trial: --status shows it running with its id; the sequential executor would run the
+    trial a second time and is refused."""
+    overrides = ["study=smoke", f"results_dir={tmp_path}", "rules.num_trials=1", "study.submissions=[adamw]",
+                 "budget_scale=1", "quiet=true"]
+    job = subprocess.Popen(["sleep", "60"])
+    try:
+        (tmp_path / JOBS_FILE).parent.mkdir(parents=True)
+        (tmp_path / JOBS_FILE).write_text(json.dumps({"external_tuning/adamw/study_0/digits_logreg/trial_0": {
+            "job_id": str(job.pid), "folder": str(tmp_path / "launcher" / ".submitit" / str(job.pid)),
+            "cluster": "local"}}))
+        assert study_command([*overrides, "executor=submitit_local"], status=True) == 0
+        assert "1 running" in (out := capsys.readouterr().out) and f"(job {job.pid})" in out
+        with pytest.raises(UserError, match=rf"1 trial\(s\) of this study are still queued or running in jobs of an "
+                                            rf"earlier run \({job.pid}\): rerun with the executor that submitted them"):
+            study_command(overrides)
+    finally:
+        job.kill()
+        job.wait()
+    assert not list(tmp_path.glob("external_tuning/*/*/*/*/spec.json"))  # nothing ran
