@@ -213,7 +213,8 @@ def run_study(submissions: Sequence[Any], workloads: Sequence[str], *, preset: s
     scale); ``name`` names the study (and its default results dir). ``settings`` are
     ``study``'s keys (``results_dir``, ``ruleset``, ``devices``, ``workers``, ``quiet``,
     ``logger``, ...). Submissions given as Python objects run in this process, so they
-    need the sequential executor (the default)."""
+    need the sequential executor (the default); every other trial runs in a fresh
+    process, so a script calling this needs ``if __name__ == "__main__":``."""
     from algoperf_lite.commands.study import run_configured_study
     from algoperf_lite.configs import load_config
     from algoperf_lite.console import stdout_console

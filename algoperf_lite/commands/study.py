@@ -21,6 +21,7 @@ from algoperf_lite.configs import config_yaml, load_config
 from algoperf_lite.console import stdout_console
 from algoperf_lite.errors import UserError
 from algoperf_lite.results import LEADERBOARD_FILE, STUDY_FILE, read_outcome
+from algoperf_lite.study import isolation
 from algoperf_lite.study.budget_scale import measure_budget_scale
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.executors import (plan_device, resolve_devices, run_trials, slot_names, worker_slots,
@@ -51,6 +52,7 @@ def study_command(overrides: list[str], dry_run: bool = False, console: Console 
         console.print(config_yaml("study", overrides), markup=False, end="")
         return 0
     settings = load_config("study", overrides)
+    isolation.warm_up()  # the trials' server imports while this process plans
     return print_status(settings, console) if status else run_configured_study(settings, dry_run, console)
 
 

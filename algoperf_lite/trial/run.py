@@ -23,7 +23,7 @@ from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import EvalCallback, train
 from algoperf_lite.trial.seeds import derive_seed
 from algoperf_lite.trial.speed import measure
-from algoperf_lite.trial.submissions import LoadedSubmission, load_submission
+from algoperf_lite.trial.submissions import LoadedSubmission, SubmissionFacts, load_submission
 from algoperf_lite.trial.tuning import trial_point
 
 
@@ -35,18 +35,21 @@ class PreparedTrial:
     record: TrialRecord
     path: Path
     workload: spec.Workload
-    submission: LoadedSubmission
+    submission: LoadedSubmission | SubmissionFacts  # facts: a plan's trial, prepared without running its code
     logger: loggers.LoggerChoice | None = None  # a tracker that also gets the evals (logger=...)
 
 
-def prepare_trial(config: TrialConfig) -> PreparedTrial:
+def prepare_trial(config: TrialConfig,
+                  submission: LoadedSubmission | SubmissionFacts | None = None) -> PreparedTrial:
     """Resolve names, scale, device, seed, hyperparameters, budget; raise UserError on
     bad input before anything is trained or written. The data is loaded by
-    :func:`run_prepared`, before it writes anything."""
+    :func:`run_prepared`, before it writes anything. ``submission``: the config's,
+    loaded already, or its facts (a plan, which cannot train it); else it is loaded here."""
     logger = loggers.resolve(config.logger, config.logger_dir)  # first: a tracker not installed stops it at once
     device = distributed.local_device(workloads.resolve_device(config.device))
     scale = workloads.resolve_scale(config.scale, device)
-    submission = load_submission(config.submission, config.submissions_path, config.search_space)
+    if submission is None:
+        submission = load_submission(config.submission, config.submissions_path, config.search_space)
     if (config.ruleset == "self" and submission.form == "native" and submission.self_tuning_point is None
             and not config.hp):
         raise UserError(f"submission {submission.name} has no self_tuning.json, the fixed point a native "
@@ -78,7 +81,8 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
     return PreparedTrial(record, path, workload, submission, logger)
 
 
-def trial_point_of(config: TrialConfig, submission: LoadedSubmission) -> tuple[dict[str, Any] | None, str]:
+def trial_point_of(config: TrialConfig,
+                   submission: LoadedSubmission | SubmissionFacts) -> tuple[dict[str, Any] | None, str]:
     """The point the trial gets, and where it came from: the search space (external
     tuning), the submission's self_tuning.json (None here; the runner passes it), or
     "chosen": that point with the ``hp.NAME=VALUE`` values set."""
