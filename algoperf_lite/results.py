@@ -59,6 +59,13 @@ def algoperf_output_dir(logs_dir: Path) -> Path:
 
 # --- layout: RESULTS_DIR/<ruleset>/<submission>/study_<k>/<workload>/trial_<i>/ ---------------
 
+def trial_lock_file(trial_path: Path) -> Path:
+    """The lock of whatever writes a trial folder: beside it (the folder is deleted and
+    made anew by a rerun), hidden, so that no reader takes it for a trial."""
+    return Path(trial_path).parent / f".{Path(trial_path).name}.lock"
+
+
+
 def trial_dir(results_dir: Path, ruleset: str, submission: str, study: int, workload: str, trial: int,
               chosen: bool = False) -> Path:
     """A trial's folder; a chosen point's goes under chosen_points/ in place of the ruleset."""

@@ -20,6 +20,7 @@ from algoperf_lite.commands.score import score_command
 from algoperf_lite.configs import config_yaml, load_config
 from algoperf_lite.console import stdout_console
 from algoperf_lite.errors import UserError
+from algoperf_lite.locks import results_lock, study_holder
 from algoperf_lite.results import LEADERBOARD_FILE, STUDY_FILE, read_outcome
 from algoperf_lite.study import isolation
 from algoperf_lite.study.budget_scale import measure_budget_scale
@@ -27,11 +28,10 @@ from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.executors import (plan_device, resolve_devices, run_trials, slot_names, worker_slots,
                                            worker_threads)
 from algoperf_lite.study.launcher import Job, accounting_note, live_jobs, run_launcher
-from algoperf_lite.study.lock import holder, results_lock
 from algoperf_lite.study.plan import PlannedTrial, plan_hash, prepare_plan, trial_configs
 from algoperf_lite.study.progress import StudyProgress
-from algoperf_lite.study.scheduler import JobState
 from algoperf_lite.study.resume import claim_results_dir, recorded_budget_scale, refusal, study_record, trial_state
+from algoperf_lite.study.scheduler import JobState
 from algoperf_lite.study.summary import print_plan, print_summary
 from algoperf_lite.trial.submissions import PYTHON_PREFIX
 
@@ -62,7 +62,7 @@ def print_status(settings: StudyConfig, console: Console, shown: int = 20) -> in
     the scheduler)."""
     devices = resolve_devices(settings)
     plan = prepare_plan(trial_configs(dataclasses.replace(settings, budget_scale=1.0), plan_device(settings, devices)))
-    results_dir, running_study = settings.results_path, holder(settings.results_path)
+    results_dir, running_study = settings.results_path, study_holder(settings.results_path)
     jobs = live_jobs(results_dir)
     groups: dict[str, list[str]] = {}
     listed = ["running", "failed"]  # and the other states of live jobs: each trial named
@@ -80,8 +80,7 @@ def print_status(settings: StudyConfig, console: Console, shown: int = 20) -> in
         elif state == "interrupted" and running_study is not None:
             state = "running"
         groups.setdefault(state, []).append(label)
-    who = (f"held by a study: host {running_study['host']}, pid {running_study['pid']}, since "
-           f"{running_study['started']}" if running_study else "no study is running on it")
+    who = f"held by a study: {running_study}" if running_study else "no study is running on it"
     console.print(f"[bold]study {escape(settings.name)}[/bold] in {results_dir} ({who}): {len(plan)} trials: "
                   + ", ".join(f"{len(v)} {k}" for k, v in sorted(groups.items())))
     for state in listed:

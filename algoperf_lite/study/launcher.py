@@ -24,7 +24,7 @@ from typing import Any
 
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.errors import UserError
-from algoperf_lite.results import JOBS_FILE, Outcome, read_outcome
+from algoperf_lite.results import JOBS_FILE, Outcome, read_outcome, trial_lock_file
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.study.pool import run_pool
@@ -270,11 +270,20 @@ def _ended(trial: PlannedTrial, job: Job, state: JobState, wall: float) -> Outco
     outcome = read_outcome(trial.path)
     if outcome is None:
         reason, retry = _job_failure(job, state, job.result())
-        return record_failure(trial, reason, wall, retry)
+        return _record_failure(trial, reason, wall, retry)
     if outcome.retry and state.state in KILLED_BY_SCHEDULER:  # its worker died with the job
-        return record_failure(trial, f"its job {job.job_id} ended {state.state}: {outcome.error}",
-                              outcome.wall_time, retry=True)
+        return _record_failure(trial, f"its job {job.job_id} ended {state.state}: {outcome.error}",
+                               outcome.wall_time, retry=True)
     return outcome
+
+
+def _record_failure(trial: PlannedTrial, reason: str, wall: float, retry: bool) -> Outcome:
+    """record_failure for a trial whose job has ended, every process of it with it (SLURM
+    reports a job ended only once its processes are gone): a trial lock that job left
+    (killed on another node, which this host cannot check) is let go, rather than waited
+    out for a lease."""
+    trial_lock_file(trial.path).unlink(missing_ok=True)
+    return record_failure(trial, reason, wall, retry)
 
 
 def _states(jobs: list[Job]) -> dict[str, JobState]:
