@@ -34,7 +34,7 @@ TENSORBOARD_DIR = "tensorboard"  # in a trial folder, with logger=tensorboard
 STUDY_FILE = "study.json"  # the plan and the resolved config, written by the study
 LOCK_FILE = ".lock"  # while a study runs: its holder
 LOGS_DIR = "logs"  # the pool workers' output
-LAUNCHER_DIR = "launcher"  # a Hydra launcher's job folders and logs
+LAUNCHER_DIR = "launcher"  # the cluster jobs' folders (scripts, logs, results) and jobs.json
 JOBS_FILE = f"{LAUNCHER_DIR}/jobs.json"  # trial folder (relative) -> its launcher job
 OUTPUT_FILES = ("scores.csv", "time_to_target.csv", "performance_profiles.csv")  # what scoring writes
 LEADERBOARD_FILE = "leaderboard.html"
@@ -58,6 +58,13 @@ def algoperf_output_dir(logs_dir: Path) -> Path:
 
 
 # --- layout: RESULTS_DIR/<ruleset>/<submission>/study_<k>/<workload>/trial_<i>/ ---------------
+
+def trial_lock_file(trial_path: Path) -> Path:
+    """The lock of whatever writes a trial folder: beside it (the folder is deleted and
+    made anew by a rerun), hidden, so that no reader takes it for a trial."""
+    return Path(trial_path).parent / f".{Path(trial_path).name}.lock"
+
+
 
 def trial_dir(results_dir: Path, ruleset: str, submission: str, study: int, workload: str, trial: int,
               chosen: bool = False) -> Path:

@@ -4,11 +4,7 @@ at most the trial it hit. Each test checks what is on disk afterwards."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -114,30 +110,6 @@ def test_a_full_disk_gives_one_error_and_loses_nothing(tmp_path, monkeypatch, ca
     monkeypatch.delenv("DISK_FULL")  # space freed: the rerun completes the study
     assert main(["study", *study]) == 0
     assert len(outcomes(results)) == 4 and all(check_trial(p.parent)[0] for p in outcomes(results))
-
-
-def _dead_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
-
-def test_a_second_study_on_a_locked_directory_is_refused_and_writes_nothing(tmp_path, capsys):
-    results = tmp_path / "results"
-    results.mkdir()
-    lock = {"host": socket.gethostname(), "pid": os.getppid(), "started": "2026-12-01T08:00:00+00:00"}  # alive
-    (results / ".lock").write_text(json.dumps(lock))
-    with pytest.raises(UserError, match=rf"in use by another study \(host {socket.gethostname()}, "
-                                        rf"pid {os.getppid()}, started 2026-12-01T08:00:00\+00:00\)"):
-        study_command([*STUDY, f"results_dir={results}"])
-    assert sorted(p.name for p in results.iterdir()) == [".lock"]  # nothing written
-    assert main(["run", f"results_dir={results}", "max_steps=2"]) == 2  # nor by a stray run
-    assert "in use by a study" in capsys.readouterr().out
-
-    (results / ".lock").write_text(json.dumps({**lock, "pid": _dead_pid()}))  # left by a killed study
-    assert study_command([*STUDY, f"results_dir={results}"]) == 0
-    assert "took over the lock" in capsys.readouterr().out and len(outcomes(results)) == 4
-    assert not (results / ".lock").exists()  # released at the end
 
 
 def test_an_edited_submission_refuses_the_resume_naming_the_file(tmp_path):

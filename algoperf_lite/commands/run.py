@@ -10,9 +10,9 @@ from rich.markup import escape
 
 from algoperf_lite.configs import config_yaml, load_config
 from algoperf_lite.console import stdout_console
+from algoperf_lite.locks import check_free
 from algoperf_lite.results import Outcome
 from algoperf_lite.study import isolation
-from algoperf_lite.study.lock import check_free
 from algoperf_lite.trial.config import TrialConfig
 from algoperf_lite.trial.distributed import is_main_process
 from algoperf_lite.trial.eval_table import EvalTable, outcome_line

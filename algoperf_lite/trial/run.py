@@ -4,6 +4,7 @@ run_prepared (data, train, write results/.../trial_<i>/)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import torch
 
 from algoperf_lite import spec
 from algoperf_lite.errors import UserError
+from algoperf_lite.locks import trial_lock
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.results import Outcome, TrialWriter, is_finished, trial_dir
 from algoperf_lite.trial import code, distributed, loggers, workloads
@@ -137,7 +139,13 @@ def budget_scale_for(config: TrialSettings, workload: str, scale: str,
 def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None, overwrite: bool = False) -> Outcome:
     """Load the data, train and write the record; the outcome as written. A trial folder
     that holds a record already is refused unless ``overwrite``, which deletes it first:
-    a record holds one run."""
+    a record holds one run. One writer at a time: rank 0 holds the folder's lock from
+    its check to its outcome, and a second writer is refused (:mod:`algoperf_lite.locks`)."""
+    with trial_lock(trial.path) if distributed.is_main_process() else contextlib.nullcontext():
+        return _write_trial(trial, on_eval, overwrite)
+
+
+def _write_trial(trial: PreparedTrial, on_eval: EvalCallback | None, overwrite: bool) -> Outcome:
     # Rank 0's check: under torchrun another rank may look after rank 0 has begun writing.
     if distributed.is_main_process() and trial.path.is_dir() and any(trial.path.iterdir()):
         if not overwrite:
