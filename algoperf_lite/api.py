@@ -226,7 +226,7 @@ def run_study(submissions: Sequence[Any], workloads: Sequence[str], *, preset: s
         study_keys["study.name"] = name
     args = [*chosen, *(f"{k}={hydra_value(v)}" for k, v in study_keys.items()), *overrides_of(settings), *overrides]
     config = load_config("study", args)
-    run_configured_study(config, args, dry_run, stdout_console())
+    run_configured_study(config, dry_run, stdout_console())
     return config.results_path
 
 

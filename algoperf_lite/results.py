@@ -28,7 +28,7 @@ from algoperf_lite.json_files import UnreadableFile, read_json
 FORMAT_VERSION = 1
 RULESET_DIRS = {"external": "external_tuning", "self": "self_tuning"}
 CHOSEN_DIR = "chosen_points"  # trials of a chosen point (run hp.NAME=VALUE): not tuning trials, not scored
-EVAL_COLUMNS = ("step", "submission_time", "eval_time")
+EVAL_COLUMNS = ("step", "submission_time", "eval_time", "checkpoint")
 SPEC_FILE, ENVIRONMENT_FILE, EVALS_FILE, OUTCOME_FILE = "spec.json", "environment.json", "evals.csv", "outcome.json"
 TENSORBOARD_DIR = "tensorboard"  # in a trial folder, with logger=tensorboard
 
@@ -36,7 +36,7 @@ TENSORBOARD_DIR = "tensorboard"  # in a trial folder, with logger=tensorboard
 STUDY_FILE = "study.json"  # the plan and the resolved config, written by the study
 LOCK_FILE = ".lock"  # while a study runs: its holder
 LOGS_DIR = "logs"  # the pool workers' output
-LAUNCHER_DIR = "launcher"  # a Hydra launcher's job folders and logs
+LAUNCHER_DIR = "launcher"  # the cluster jobs' folders (scripts, logs, results) and jobs.json
 JOBS_FILE = f"{LAUNCHER_DIR}/jobs.json"  # trial folder (relative) -> its launcher job
 OUTPUT_FILES = ("scores.csv", "time_to_target.csv", "performance_profiles.csv")  # what scoring writes
 LEADERBOARD_FILE = "leaderboard.html"
@@ -163,6 +163,11 @@ class Outcome:
     optimizer_state_bytes: int | None = None  # tensors the submission's state holds beyond the model
     peak_memory_bytes: int | None = None  # on a GPU: peak device allocation (machine-dependent)
     retry: bool = False  # failed because its process was killed: a rerun of the study trains it again
+    num_checkpoints: int = 0  # model copies kept between evals, to resolve the time to target
+    # On the cpu clock, CPU seconds counted beyond the process's own while running: those of
+    # the processes the trial started, and those of its threads while an eval ran.
+    child_cpu_sec: float | None = None
+    paused_thread_cpu_sec: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: None if isinstance(v, float) and not math.isfinite(v) else v

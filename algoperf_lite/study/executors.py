@@ -1,7 +1,7 @@
 """Run a study's trials with the executor its config names (configs/executor/):
 ``sequential`` one at a time, ``pool`` several at once on this machine, ``launcher`` as
-jobs of a Hydra launcher plugin (submitit: SLURM or local; Ray). Same plan, same
-records; every trial in a fresh process of its own (:mod:`algoperf_lite.study.isolation`),
+jobs of a cluster's scheduler (submitit: SLURM, or processes on this machine). Same plan,
+same records; every trial in a fresh process of its own (:mod:`algoperf_lite.study.isolation`),
 except those of a submission given as Python objects, which live in this process."""
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def worker_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, s
 
 
 def slot_names(settings: StudyConfig, devices: list[str]) -> list[str]:
-    return [name for name, _ in worker_slots(settings, devices)]
+    """The places the progress display shows, idle or not (a launcher's jobs show as they run)."""
+    return [] if settings.executor_kind == "launcher" else [name for name, _ in worker_slots(settings, devices)]
 
 
 def worker_threads(settings: StudyConfig, devices: list[str]) -> int | None:
@@ -100,14 +101,10 @@ def run_sequential(settings: StudyConfig, trials: list[PlannedTrial], device: st
             pool.run([trial])
 
 
-def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str],
-               overrides: list[str], events: StudyEvents) -> None:
-    kind = settings.executor_kind
-    if kind == "sequential":
+def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents) -> None:
+    """``trials`` one at a time or in the pool (a launcher's trials go to
+    :func:`~algoperf_lite.study.launcher.run_launcher`, with the earlier run's live jobs)."""
+    if settings.executor_kind == "sequential":
         run_sequential(settings, trials, devices[0], events)
-    elif kind == "pool":
-        run_pool(settings, trials, devices, events)
     else:
-        from algoperf_lite.study.launcher import run_launcher
-
-        run_launcher(settings, trials, overrides, events)
+        run_pool(settings, trials, devices, events)
