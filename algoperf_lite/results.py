@@ -35,7 +35,7 @@ TENSORBOARD_DIR = "tensorboard"  # in a trial folder, with logger=tensorboard
 # --- beside the trials: the study's files, the scores, the page --------------------------------
 STUDY_FILE = "study.json"  # the plan and the resolved config, written by the study
 LOCK_FILE = ".lock"  # while a study runs: its holder
-LOGS_DIR = "logs"  # the pool workers' output
+LOGS_DIR = "logs"  # the output of the trials' processes
 LAUNCHER_DIR = "launcher"  # the cluster jobs' folders (scripts, logs, results) and jobs.json
 JOBS_FILE = f"{LAUNCHER_DIR}/jobs.json"  # trial folder (relative) -> its launcher job
 OUTPUT_FILES = ("scores.csv", "time_to_target.csv", "performance_profiles.csv")  # what scoring writes

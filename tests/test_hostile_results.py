@@ -67,7 +67,8 @@ def test_a_deeply_nested_environment_is_left_out_of_the_page_with_a_warning(resu
 
 @pytest.mark.parametrize("study, message", [
     (DEEP, "study.json: nested deeper than 64 levels"),
-    (json.dumps({**STUDY, "trials": ["/etc"]}), "trials[0] ('/etc') is not a trial folder inside the results directory"),
+    (json.dumps({**STUDY, "trials": ["/etc"]}),
+     "trials[0] ('/etc') is not a trial folder inside the results directory"),
     (json.dumps({**STUDY, "trials": [1, None, {}]}), "trials[0] (1) is not a trial folder"),
     (json.dumps({**STUDY, "rules": [1, 2]}), "study.json: rules is list, not dict"),
     (json.dumps({**STUDY, "workloads": [1, None, {}]}), "workloads holds something that is not a name"),

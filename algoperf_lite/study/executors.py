@@ -11,6 +11,7 @@ import traceback
 
 from algoperf_lite.errors import UserError
 from algoperf_lite.results import LOGS_DIR
+from algoperf_lite.study import isolation
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.trial import workloads
 from algoperf_lite.study.plan import PlannedTrial, run_planned
@@ -79,7 +80,8 @@ def run_in_process(trials: list[PlannedTrial], device: str, events: StudyEvents)
         events.started(trial, device)
         started = time.monotonic()
         try:
-            outcome = run_planned(trial, device, on_eval=lambda row, t=trial: events.evaluated(t, row))
+            with isolation.ends_what_it_starts():  # its processes end with it, as in a trial's own process
+                outcome = run_planned(trial, device, on_eval=lambda row, t=trial: events.evaluated(t, row))
         except UserError:
             raise
         except Exception:
