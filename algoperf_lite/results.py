@@ -20,13 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from algoperf_lite.atomic import write_json_atomic, write_text_atomic
+from algoperf_lite.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 
 FORMAT_VERSION = 1
 RULESET_DIRS = {"external": "external_tuning", "self": "self_tuning"}
 CHOSEN_DIR = "chosen_points"  # trials of a chosen point (run hp.NAME=VALUE): not tuning trials, not scored
 EVAL_COLUMNS = ("step", "submission_time", "eval_time")
 SPEC_FILE, ENVIRONMENT_FILE, EVALS_FILE, OUTCOME_FILE = "spec.json", "environment.json", "evals.csv", "outcome.json"
+DIAGNOSTICS_FILE = "diagnostics.json"  # in the results directory: `algoperf-lite diagnose`'s output
+# The model's state_dict (torch.save) after init and when training ended, when a trial saves weights.
+WEIGHTS_MOMENTS = ("init", "final")
+
+
+def weights_file(path: Path, moment: str) -> Path:
+    """Where a trial keeps its weights at ``moment`` (one of WEIGHTS_MOMENTS)."""
+    return Path(path) / f"weights_{moment}.pt"
 
 
 # --- layout: RESULTS_DIR/<ruleset>/<submission>/study_<k>/<workload>/trial_<i>/ ---------------
@@ -204,6 +212,10 @@ class TrialWriter:
         writer.writeheader()
         writer.writerows(self._rows)
         write_text_atomic(self.path / EVALS_FILE, out.getvalue())
+
+    def write_weights(self, moment: str, data: bytes) -> None:
+        """The model's serialized state_dict at ``moment`` (init or final)."""
+        write_bytes_atomic(weights_file(self.path, moment), data)
 
     def write_outcome(self, outcome: Outcome) -> None:
         """Last, bound to the spec.json beside it (read back: the one on disk is what counts)."""

@@ -22,12 +22,12 @@ STYLE = {"text.parse_math": False, "svg.hashsalt": "algoperf-lite", "font.size":
 _LINESTYLES = ("-", "--", "-.", ":")
 
 
-def _color(i: int) -> tuple:
+def color_of(i: int) -> tuple:
     return matplotlib.colormaps["tab10"](i % 10)
 
 
-def _style(i: int) -> dict:
-    return {"color": _color(i), "linestyle": _LINESTYLES[(i // 10) % len(_LINESTYLES)]}
+def style_of(i: int) -> dict:
+    return {"color": color_of(i), "linestyle": _LINESTYLES[(i // 10) % len(_LINESTYLES)]}
 
 
 def save(fig: Figure, stem: Path | None = None) -> bytes:
@@ -49,7 +49,7 @@ def profile_figure(profiles: pd.DataFrame, order: Sequence[str], title: str = ""
         ax = fig.add_subplot()
         for i, name in enumerate(order):
             p = profiles[profiles["submission"] == name]
-            ax.step(p["tau"], p["rho"], where="post", label=name, linewidth=2, alpha=0.85, **_style(i))
+            ax.step(p["tau"], p["rho"], where="post", label=name, linewidth=2, alpha=0.85, **style_of(i))
         ax.set(xlabel="tau (ratio to the fastest submission)", ylabel="fraction of workloads  rho(tau)",
                ylim=(-0.02, 1.02), title=title)
         ax.grid(alpha=0.3)
@@ -97,11 +97,11 @@ def curves_figure(curves: Sequence[Curve], target: float | None, metric: str,
         fig = Figure(figsize=(6.4, 3.8))
         ax = fig.add_subplot()
         for i, c in enumerate(curves):
-            ax.plot(c.time, c.value, label=c.label, linewidth=1.6, alpha=0.9, **_style(i))
+            ax.plot(c.time, c.value, label=c.label, linewidth=1.6, alpha=0.9, **style_of(i))
             if np.isfinite(c.reached_at):
                 hit = np.searchsorted(c.time, c.reached_at)
                 if hit < len(c.value):
-                    ax.plot([c.reached_at], [c.value[hit]], marker="o", color=_color(i))
+                    ax.plot([c.reached_at], [c.value[hit]], marker="o", color=color_of(i))
         if target is not None:
             ax.axhline(target, color="black", linestyle="--", linewidth=1, label=f"target {target:g}")
         if budget:

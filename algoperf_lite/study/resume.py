@@ -13,8 +13,8 @@ from typing import Any
 from algoperf_lite import __version__
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.errors import UserError
-from algoperf_lite.results import (FORMAT_VERSION, OUTCOME_FILE, RULESET_DIRS, Outcome, TrialWriter, check_trial,
-                                   read_evals)
+from algoperf_lite.results import (DIAGNOSTICS_FILE, FORMAT_VERSION, OUTCOME_FILE, RULESET_DIRS, Outcome,
+                                   TrialWriter, check_trial, read_evals)
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.trial.code import code_changes
@@ -22,7 +22,8 @@ from algoperf_lite.trial.config import result_keys
 
 STUDY_FILE = "study.json"
 # What a study writes besides the scores; overwrite=true deletes these and nothing else.
-STUDY_OUTPUTS = (*RULESET_DIRS.values(), STUDY_FILE, "leaderboard.html", "leaderboard_plots", "launcher", "logs")
+STUDY_OUTPUTS = (*RULESET_DIRS.values(), STUDY_FILE, "leaderboard.html", "leaderboard_plots", "launcher", "logs",
+                 DIAGNOSTICS_FILE)
 
 
 def trial_state(trial: PlannedTrial) -> tuple[str, str | None]:

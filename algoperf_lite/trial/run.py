@@ -4,6 +4,7 @@ run_prepared (data, train, write results/.../trial_<i>/)."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from algoperf_lite.trial import code, distributed, loggers, workloads
 from algoperf_lite.trial.config import TrialConfig, TrialSettings
 from algoperf_lite.trial.environment import describe_environment, torch_threads
 from algoperf_lite.trial.record import TrialRecord
-from algoperf_lite.trial.runner import EvalCallback, train
+from algoperf_lite.trial.runner import EvalCallback, WeightsCallback, train
 from algoperf_lite.trial.seeds import derive_seed
 from algoperf_lite.trial.speed import measure
 from algoperf_lite.trial.submissions import Submission, load_submission
@@ -37,6 +38,7 @@ class PreparedTrial:
     workload: spec.Workload
     submission: Submission
     logger: loggers.LoggerChoice | None = None  # a tracker that also gets the evals (logger=...)
+    save_weights: bool = False  # keep the weights after init and at the end (save_weights=true)
 
 
 def prepare_trial(config: TrialConfig) -> PreparedTrial:
@@ -75,7 +77,7 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
     )
     path = trial_dir(Path(config.results_dir), record.ruleset, record.submission, record.study, record.workload,
                      record.trial, chosen=point_source == "chosen")
-    return PreparedTrial(record, path, workload, submission, logger)
+    return PreparedTrial(record, path, workload, submission, logger, config.save_weights)
 
 
 def trial_point_of(config: TrialConfig, submission: Submission) -> tuple[dict[str, Any] | None, str]:
@@ -150,10 +152,26 @@ def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None, over
                 on_eval(row)
 
         result = train(trial.workload, trial.submission, trial.record,
-                       on_eval=record_eval if writer is not None else None)
+                       on_eval=record_eval if writer is not None else None,
+                       on_weights=weights_saver(writer) if writer is not None and trial.save_weights else None)
         outcome = result.outcome(wall_time=time.perf_counter() - started)
         if tracker is not None:
             tracker.finish(outcome)
         if writer is not None:
             writer.write_outcome(outcome)
         return outcome
+
+
+def weights_saver(writer: TrialWriter) -> WeightsCallback:
+    """Writes the model's state_dict (without the DDP or torch.compile wrapper's prefixes) to the
+    trial's folder, atomically."""
+
+    def save(moment: str, model: torch.nn.Module) -> None:
+        model = getattr(model, "_orig_mod", model)  # torch.compile's wrapper
+        if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+            model = model.module
+        buffer = io.BytesIO()
+        torch.save(model.state_dict(), buffer)
+        writer.write_weights(moment, buffer.getvalue())
+
+    return save
