@@ -5,14 +5,8 @@ The Python API (algoperf_lite/api.py): ``run`` (a trial), ``run_study``, ``score
 imports no torch.
 """
 
-from importlib.metadata import PackageNotFoundError, version as _v
+from algoperf_lite.api import TrialResult, run, run_study, score, submission
+from algoperf_lite.errors import UserError
+from algoperf_lite.version import __version__
 
-try:
-    __version__ = _v("algoperf-lite")
-except PackageNotFoundError:  # a checkout on PYTHONPATH, not installed (scripts/gpu_check.py on a bare python)
-    __version__ = "unknown"
-
-from algoperf_lite.api import TrialResult, run, run_study, score, submission  # noqa: E402
-from algoperf_lite.errors import UserError  # noqa: E402
-
-__all__ = ["TrialResult", "UserError", "run", "run_study", "score", "submission"]
+__all__ = ["TrialResult", "UserError", "__version__", "run", "run_study", "score", "submission"]

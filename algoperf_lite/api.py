@@ -12,7 +12,8 @@ Each function is a command (``run``, ``study``, ``score``): keyword settings are
 ``algoperf-lite run`` (:class:`~algoperf_lite.trial.config.TrialConfig`) and ``algoperf-lite
 study`` (:class:`~algoperf_lite.study.config.StudyConfig`), composed with the configs of
 ``configs/`` exactly as the command line composes them (into Hydra overrides, so that a
-launcher's jobs compose the same config), and run by the same functions. A submission is a
+launcher's jobs compose the same config), and run by the commands' own functions
+(:mod:`algoperf_lite.commands`), with their checks. A submission is a
 name or path as on the command line, an imported submission module, or Python objects: an
 optimizer factory ``(model, hp, workload) -> torch.optim.Optimizer`` with its search space,
 adapted as a native submission (:func:`submission`). Bad input raises
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
     from algoperf_lite.results import Outcome
     from algoperf_lite.trial.record import TrialRecord
-    from algoperf_lite.trial.submissions import Submission
+    from algoperf_lite.trial.submissions import LoadedSubmission
 
 GROUPS = ("rules", "executor")  # config groups: a string picks a file of configs/<group>/, a mapping sets keys
 
@@ -122,7 +123,7 @@ def overrides_of(settings: Mapping[str, Any]) -> list[str]:
 
 def submission(optimizer: Callable[..., Any], *, search_space: Any = None, schedule: Callable[..., float] | None = None,
                batch_size: int | None = None, self_tuning: Mapping[str, Any] | None = None,
-               name: str | None = None) -> Submission:
+               name: str | None = None) -> LoadedSubmission:
     """A native submission from Python objects, for :func:`run` and :func:`run_study`.
 
     ``optimizer(model, hp, workload)`` returns a torch optimizer (``hp`` has the point's
@@ -136,7 +137,7 @@ def submission(optimizer: Callable[..., Any], *, search_space: Any = None, sched
 
 
 def _python_submission(optimizer: Callable[..., Any], search_space: Any, schedule: Callable[..., float] | None,
-                       batch_size: int | None, self_tuning: Mapping[str, Any] | None, name: str | None) -> Submission:
+                       batch_size: int | None, self_tuning: Mapping[str, Any] | None, name: str | None) -> LoadedSubmission:
     from algoperf_lite.trial.submissions import python_submission
 
     if name is None:
@@ -149,7 +150,7 @@ def _python_submission(optimizer: Callable[..., Any], search_space: Any, schedul
 def _submission_name(given: Any) -> str:
     """What a config names a submission by: a name or path as given; a module by its file;
     Python objects by ``python:<name>``, registered in this process."""
-    from algoperf_lite.trial.submissions import Submission, register_python_submission
+    from algoperf_lite.trial.submissions import LoadedSubmission, register_python_submission
 
     if isinstance(given, (str, Path)):
         return str(given)
@@ -158,7 +159,7 @@ def _submission_name(given: Any) -> str:
         if not file:
             raise UserError(f"module {given.__name__} has no file to load as a submission")
         return file
-    if isinstance(given, Submission):
+    if isinstance(given, LoadedSubmission):
         return register_python_submission(given)
     raise UserError(f"a submission is a name, a path, a module or algoperf_lite.submission(...), got {given!r}")
 
@@ -177,10 +178,11 @@ def run(workload: str = "digits_logreg", submission: Any = None, *, optimizer: C
     ``batch_size``, ``self_tuning`` and ``name``. ``settings`` are ``run``'s keys
     (``device="cpu"``, ``results_dir=...``, ``ruleset="self"``, ``hp={...}``, ``quiet=True``,
     ``logger="tensorboard"``, ...), ``rules`` a preset (``"v0.5"``) or constants;
-    ``overrides`` are more, as command-line text."""
+    ``overrides`` are more, as command-line text. It prints what ``algoperf-lite run``
+    prints (nothing with ``quiet=True``)."""
+    from algoperf_lite.commands.run import run_trial
     from algoperf_lite.configs import load_config
-    from algoperf_lite.trial.progress import EvalTable
-    from algoperf_lite.trial.run import prepare_trial, run_prepared
+    from algoperf_lite.console import stdout_console
 
     if optimizer is not None:
         if submission is not None:
@@ -194,8 +196,9 @@ def run(workload: str = "digits_logreg", submission: Any = None, *, optimizer: C
     named = {"workload": workload, "submission": _submission_name(submission if submission is not None else "adamw"),
              "rules": rules, **settings}
     config = load_config("run", [*overrides_of(named), *overrides])
-    trial = prepare_trial(config)
-    outcome = run_prepared(trial, on_eval=None if config.quiet else EvalTable(trial.record.target))
+    console = stdout_console()
+    console.quiet = config.quiet
+    trial, outcome = run_trial(config, console)
     return TrialResult(outcome, trial.path, trial.record)
 
 
@@ -211,10 +214,9 @@ def run_study(submissions: Sequence[Any], workloads: Sequence[str], *, preset: s
     ``study``'s keys (``results_dir``, ``ruleset``, ``devices``, ``workers``, ``quiet``,
     ``logger``, ...). Submissions given as Python objects run in this process, so they
     need the sequential executor (the default)."""
+    from algoperf_lite.commands.study import run_configured_study
     from algoperf_lite.configs import load_config
     from algoperf_lite.console import stdout_console
-    from algoperf_lite.study import command
-    from algoperf_lite.trial.submissions import PYTHON_PREFIX
 
     names = [_submission_name(s) for s in submissions]
     chosen = [f"study={preset}", *overrides_of({"rules": rules, "executor": executor})]
@@ -223,22 +225,24 @@ def run_study(submissions: Sequence[Any], workloads: Sequence[str], *, preset: s
         study_keys["study.name"] = name
     args = [*chosen, *(f"{k}={hydra_value(v)}" for k, v in study_keys.items()), *overrides_of(settings), *overrides]
     config = load_config("study", args)
-    in_process = [n for n in names if n.startswith(PYTHON_PREFIX)]
-    if in_process and config.executor_kind != "sequential":
-        raise UserError(f"{', '.join(in_process)} live in this process (given as Python objects): they need "
-                        f"executor='sequential', not {config.executor_kind}; give folders to run elsewhere")
-    command.run_study(config, args, dry_run, stdout_console())
+    run_configured_study(config, args, dry_run, stdout_console())
     return config.results_path
 
 
-def score(results: str | Path, *, strict: bool = False, **settings: Any) -> pd.DataFrame:
-    """The score table (``algoperf-lite score``) of a results directory, or of a CSV of
-    trial outcomes (``submission, workload, study, trial, time_to_target``): one row per
-    submission and ruleset, ranked, with score, interval, ranks and workloads reached.
-    ``settings`` are :class:`~algoperf_lite.scoring.ScoreSettings`' (``metric="steps"``,
-    ``max_tau``, ``integral``, ``reference``, ``n_boot``, ...). Writes nothing."""
+def score(results: str | Path, *, algoperf: bool = False, targets: str | Path | None = None, strict: bool = False,
+          **settings: Any) -> pd.DataFrame:
+    """The score table (``algoperf-lite score``) of a results directory, a CSV of trial
+    outcomes (``submission, workload, study, trial, time_to_target``) or, with
+    ``algoperf=True``, a directory of AlgoPerf's logs (``targets``: ``"v0.5"``, ``"v0.6"``,
+    the default, or a targets file; scored with AlgoPerf's first-eval pick unless
+    ``trial_selection`` says otherwise): one row per submission and ruleset, ranked, with
+    score, interval, ranks and workloads reached. ``settings`` are
+    :class:`~algoperf_lite.scoring.ScoreSettings`' (``metric="steps"``, ``max_tau``,
+    ``integral``, ``reference``, ``n_boot``, ...). Writes nothing."""
     from algoperf_lite.scoring import ScoreSettings, compute_scores, load_trials
 
     path = Path(results)
-    trials = load_trials(None, path) if path.suffix == ".csv" else load_trials(path, None)
+    kind = "algoperf_dir" if algoperf else "times_csv" if path.suffix == ".csv" else "results_dir"
+    trials = load_trials(**{kind: path}, targets=targets)
+    settings.setdefault("trial_selection", trials.trial_selection)
     return compute_scores(trials, ScoreSettings(**settings), strict).scores

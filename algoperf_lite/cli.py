@@ -1,4 +1,5 @@
-"""The ``algoperf-lite`` command: parses, composes the Hydra config, calls the library.
+"""The ``algoperf-lite`` command: parses the command line and dispatches to the command
+(:mod:`algoperf_lite.commands`).
 
 Errors in the user's input (:class:`UserError`) print one message and exit with code 2;
 ``--debug`` shows the traceback instead.
@@ -11,122 +12,52 @@ import dataclasses
 import errno
 import sys
 from pathlib import Path
-from typing import Any
 
 from rich.markup import escape
-from rich.table import Table
 
 from algoperf_lite.console import stdout_console
 from algoperf_lite.errors import UserError
 
 console = stdout_console()
+DESCRIPTION = "AlgoPerf's rules for comparing neural-network training algorithms, on workloads that run in minutes."
 
 
-def _print_config(name: str, overrides: list[str]) -> int:
-    """``--cfg``: the composed config, as Hydra's ``--cfg job`` prints it."""
-    from omegaconf import OmegaConf
-
-    from algoperf_lite.configs import compose
-
-    console.print(OmegaConf.to_yaml(compose(name, overrides)), markup=False, end="")
-    return 0
-
+# Each command's module is imported when it runs: `algoperf-lite score` needs no torch,
+# `--help` neither torch nor Hydra.
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from algoperf_lite.configs import load_config
-    from algoperf_lite.study.lock import check_free
-    from algoperf_lite.trial.distributed import is_main_process
-    from algoperf_lite.trial.progress import EvalTable, outcome_line
-    from algoperf_lite.trial.run import prepare_trial, run_prepared
+    from algoperf_lite.commands.run import run_command
 
-    if args.cfg:
-        return _print_config("run", args.overrides)
-    config = load_config("run", args.overrides)
-    check_free(Path(config.results_dir))  # a study's directory takes no stray runs
-    if not is_main_process():  # under torchrun, rank 0 speaks for all
-        console.quiet = True
-    trial = prepare_trial(config)
-    r = trial.record
-    console.print(
-        f"[bold]{escape(r.submission)}[/bold] ({r.submission_form}) on [bold]{r.workload}[/bold] "
-        f"({r.scale}, {r.device}), {r.ruleset} tuning, study {r.study} trial {r.trial}, "
-        f"seed {r.seed}, batch {r.batch_size} ({r.batch_size_source.replace('_', ' ')}), "
-        f"budget {r.budget_sec:g} s"
-    )
-    if r.hyperparameters:
-        chosen = " (a chosen point: not a tuning trial)" if r.point_source == "chosen" else ""
-        console.print(f"hyperparameters{chosen}: " + escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                                            for k, v in r.hyperparameters.items())))
-    outcome = run_prepared(trial, on_eval=None if config.quiet else EvalTable(r.target, console),
-                           overwrite=config.overwrite)
-    console.print(outcome_line(r.workload, escape(r.submission), r.target, outcome))
-    console.print(f"record: {trial.path}")
-    return 0
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    import torch
-
-    from algoperf_lite.configs import load_config
-    from algoperf_lite.paths import search_path
-    from algoperf_lite.trial.submissions import available_submissions
-    from algoperf_lite.trial.workloads import SCALES, build_workload, workload_classes
-
-    config = load_config("run", args.overrides)  # for workloads_path and submissions_path
-    registered = sorted(workload_classes(config.workloads_path).items())
-    table = Table("workload", "family", "scale", "target", "budget (s)", "eval every (s)", "batch", "target set")
-    for name, entry in registered:
-        for scale in SCALES:
-            w = build_workload(name, scale, torch.device("cpu"), workloads_path=config.workloads_path)
-            t = w.target
-            table.add_row(name, entry.family, scale, f"{t.metric} {t.comparison} {t.value:g}",
-                          f"{w.max_allowed_runtime_sec:g}", f"{w.eval_period_time_sec:g}",
-                          str(w.default_batch_size),
-                          "calibrated" if w.describe().get("calibrated") else "not yet calibrated")
-    console.print(table)
-    variants = [f"{name} (of {entry.cls.variant_of})" for name, entry in registered if entry.cls.variant_of]
-    console.print("held-out variants: " + ", ".join(variants))
-    # Where each comes from: one line per folder of the search path (paths are too long for a table).
-    for kind, folders in (("workloads", {n: e.folder.parent for n, e in registered}),
-                          ("submissions", {n: f.parent for n, f in available_submissions(config.submissions_path).items()})):
-        for i, root in enumerate(search_path(kind, getattr(config, f"{kind}_path"))):
-            names = sorted(n for n, folder in folders.items() if folder == root)
-            where = "built-in" if i == 0 else "added"
-            console.print(f"{kind} ({where}, {escape(str(root))}): {escape(', '.join(names)) or '(none)'}")
-    return 0
+    return run_command(args.overrides, cfg=args.cfg, console=console)
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    from algoperf_lite.study.command import study_command
+    from algoperf_lite.commands.study import study_command
 
-    if args.cfg:
-        return _print_config("study", args.overrides)
-    return study_command(args.overrides, dry_run=args.dry_run, console=console, status=args.status)
+    return study_command(args.overrides, dry_run=args.dry_run, console=console, status=args.status, cfg=args.cfg)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from algoperf_lite.trial.check import check_command
+    from algoperf_lite.commands.check import check_command
 
     return check_command(args.submission, args.workloads or None)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from algoperf_lite.download import download_command
+    from algoperf_lite.commands.data import data_command
 
-    data_dir = None
-    for override in args.overrides:
-        key, sep, value = override.partition("=")
-        if key != "data_dir" or not sep:
-            raise UserError(f"bad argument {override!r}: `data download NAME` takes only data_dir=DIR")
-        data_dir = value
-    return download_command(args.name, data_dir, console)
+    return data_command(args.name, args.overrides, console)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from algoperf_lite.commands.list import list_command
+
+    return list_command(args.overrides, console)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from algoperf_lite.scoring.commands import score_command
+    from algoperf_lite.commands.score import score_command
 
-    if sum(x is not None for x in (args.results_dir, args.times, args.algoperf)) != 1:
-        raise UserError("give a results directory or --times FILE.csv or --algoperf DIR (one of them)")
     return score_command(
         args.results_dir, args.times, max_tau=args.max_tau, integral=args.integral, strict=args.strict,
         reference=args.reference, metric=args.metric, trial_selection=args.trial_selection,
@@ -135,21 +66,19 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from algoperf_lite.scoring.commands import report_command
+    from algoperf_lite.commands.report import report_command
 
-    if (args.results_dir is None) == (args.algoperf is None):
-        raise UserError("give a results directory or --algoperf DIR (one of the two)")
     return report_command(args.results_dir, args.output, algoperf_dir=args.algoperf, targets=args.targets)
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from algoperf_lite.diagnose.command import diagnose
+    from algoperf_lite.commands.diagnose import diagnose_command
     from algoperf_lite.diagnose.settings import DiagnoseSettings
 
     settings = DiagnoseSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(DiagnoseSettings)})
-    diagnose(args.results_dir, settings, device=args.device, threads=args.threads,
-             submissions=_names(args.submissions), workloads=_names(args.workloads), force=args.force, console=console)
-    return 0
+    return diagnose_command(args.results_dir, settings, device=args.device, threads=args.threads,
+                            submissions=_names(args.submissions), workloads=_names(args.workloads), force=args.force,
+                            console=console)
 
 
 def _names(value: str | None) -> list[str]:
@@ -157,7 +86,7 @@ def _names(value: str | None) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="algoperf-lite", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="algoperf-lite", description=DESCRIPTION)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     # --debug in any position: every subcommand takes it too (without resetting the top one's).
     common = argparse.ArgumentParser(add_help=False)
@@ -213,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--reference", help="submission for the geometric-mean speedup")
     score.add_argument("--strict", action="store_true", help="refuse irregular input instead of warning")
     score.add_argument("--trial-selection", choices=["fastest", "first_eval"], default=None,
-                       help="per study: the fastest trial (rules.md; default) or AlgoPerf's first-eval pick "
+                       help="per study: the fastest trial (docs/rules.md; default) or AlgoPerf's first-eval pick "
                             "(default with --algoperf)")
     score.set_defaults(func=cmd_score)
 

@@ -110,3 +110,8 @@ def typed(cfg: DictConfig) -> Any:
 def load_config(name: str, overrides: list[str]) -> Any:
     """``run`` -> TrialConfig, ``study`` -> StudyConfig."""
     return typed(compose(name, overrides))
+
+
+def config_yaml(name: str, overrides: list[str]) -> str:
+    """``--cfg``: the composed config as YAML, as Hydra's ``--cfg job`` prints it."""
+    return OmegaConf.to_yaml(compose(name, overrides))

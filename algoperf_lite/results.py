@@ -1,4 +1,5 @@
-"""The results directory: its layout, and a trial's record in it (results/README.md).
+"""The results directory: its layout, every file name in it, and a trial's record
+(docs/results.md).
 
 One writer, the trial (:class:`TrialWriter`); many readers (resume, the executors, the
 study summary, scoring, the report), all through this module. Every file is written
@@ -27,7 +28,7 @@ RULESET_DIRS = {"external": "external_tuning", "self": "self_tuning"}
 CHOSEN_DIR = "chosen_points"  # trials of a chosen point (run hp.NAME=VALUE): not tuning trials, not scored
 EVAL_COLUMNS = ("step", "submission_time", "eval_time")
 SPEC_FILE, ENVIRONMENT_FILE, EVALS_FILE, OUTCOME_FILE = "spec.json", "environment.json", "evals.csv", "outcome.json"
-DIAGNOSTICS_FILE = "diagnostics.json"  # in the results directory: `algoperf-lite diagnose`'s output
+TENSORBOARD_DIR = "tensorboard"  # in a trial folder, with logger=tensorboard
 # The model's state_dict (torch.save) after init and when training ended, when a trial saves weights.
 WEIGHTS_MOMENTS = ("init", "final")
 
@@ -35,6 +36,35 @@ WEIGHTS_MOMENTS = ("init", "final")
 def weights_file(path: Path, moment: str) -> Path:
     """Where a trial keeps its weights at ``moment`` (one of WEIGHTS_MOMENTS)."""
     return Path(path) / f"weights_{moment}.pt"
+
+
+# --- beside the trials: the study's files, the scores, the page --------------------------------
+STUDY_FILE = "study.json"  # the plan and the resolved config, written by the study
+LOCK_FILE = ".lock"  # while a study runs: its holder
+LOGS_DIR = "logs"  # the pool workers' output
+LAUNCHER_DIR = "launcher"  # a Hydra launcher's job folders and logs
+JOBS_FILE = f"{LAUNCHER_DIR}/jobs.json"  # trial folder (relative) -> its launcher job
+# What scoring writes: the scores, and the tuning analyses (tuning_cost.csv; sensitivity.csv for a results dir).
+OUTPUT_FILES = ("scores.csv", "time_to_target.csv", "performance_profiles.csv", "tuning_cost.csv", "sensitivity.csv")
+LEADERBOARD_FILE = "leaderboard.html"
+DIAGNOSTICS_FILE = "diagnostics.json"  # `algoperf-lite diagnose`'s output
+
+
+def plots_dir_of(page: Path) -> Path:
+    """The folder of a leaderboard page's figures (PNG and SVG), beside the page."""
+    return Path(page).parent / f"{Path(page).stem}_plots"
+
+
+# What a study writes besides the scores; overwrite=true deletes these and nothing else.
+STUDY_OUTPUTS = (*RULESET_DIRS.values(), STUDY_FILE, LEADERBOARD_FILE, plots_dir_of(Path(LEADERBOARD_FILE)).name,
+                 LAUNCHER_DIR, LOGS_DIR, DIAGNOSTICS_FILE)
+
+
+def algoperf_output_dir(logs_dir: Path) -> Path:
+    """Where scoring AlgoPerf logs writes: beside them, never inside (AlgoPerf's scorer takes every
+    entry of a logs folder for a submission)."""
+    logs_dir = Path(logs_dir).resolve()
+    return logs_dir.parent / f"{logs_dir.name}_scores"
 
 
 # --- layout: RESULTS_DIR/<ruleset>/<submission>/study_<k>/<workload>/trial_<i>/ ---------------

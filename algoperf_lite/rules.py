@@ -27,7 +27,7 @@ class Rules:
             raise UserError("rules: num_trials and num_studies must be >= 1 and the budget multiplier > 0")
 
     def budget(self, workload_budget_sec: float, ruleset: str) -> float:
-        """Self-tuning gets the workload's budget times the multiplier (rules.md)."""
+        """Self-tuning gets the workload's budget times the multiplier (docs/rules.md)."""
         return workload_budget_sec * (self.self_tuning_budget_multiplier if ruleset == "self" else 1.0)
 
     def to_json(self) -> dict[str, Any]:

@@ -101,7 +101,7 @@ class Target(NamedTuple):
     maximize: bool
 
     def reached(self, value: float) -> bool:
-        """Inclusive test (rules.md): >= for maximized metrics, <= for minimized."""
+        """Inclusive test (docs/rules.md): >= for maximized metrics, <= for minimized."""
         return value >= self.value if self.maximize else value <= self.value
 
     @property
@@ -253,7 +253,7 @@ class Workload(WorkloadContract):
     name: str = ""
     #: resolved scale, "smoke" or "full"
     scale: str = "smoke"
-    #: the registered workload this one is a held-out variant of (rules.md), else None
+    #: the registered workload this one is a held-out variant of (docs/rules.md), else None
     variant_of: str | None = None
 
     @property

@@ -7,7 +7,7 @@ Writes, in algoperf-lite's trial-table form (ruleset `external` or `self`, as in
 
 - `algoperf_v05_trials.csv`: one row per trial with the time (AlgoPerf's `score` column) and
   step of the first eval reaching the v0.5 target, and `eval_index`, that eval's 0-based
-  position, which AlgoPerf used to pick a study's trial (rules.md, flaw 2).
+  position, which AlgoPerf used to pick a study's trial (docs/rules.md, "What differs from AlgoPerf", 2).
 - `algoperf_v05_workload_times.csv`: AlgoPerf's own per-workload times: per study its pick
   (smallest eval index, ties by least time), then the median over studies.
 

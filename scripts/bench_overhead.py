@@ -2,7 +2,7 @@
 model, device-resident data, optimizer and batch size) against K steps through the
 runner with evaluation off between the mandatory ones (after step 1 and at the end),
 interleaved over several repeats in one process, so that a noisy machine affects both
-(the method is in algoperf_lite/overhead.py, shared with scripts/gpu_check.py).
+(the method is in scripts/overhead.py, shared with scripts/gpu_check.py).
 
     python scripts/bench_overhead.py digits_logreg modular_arithmetic shakespeare_char_lm
     python scripts/bench_overhead.py --device cuda --scale full shakespeare_char_lm
@@ -42,8 +42,7 @@ from pathlib import Path
 
 import torch
 
-from algoperf_lite.overhead import (bare_loop, data_source, install_stand_ins, measure_overhead, runner_bookkeeping,
-                                    runner_loop)
+from overhead import bare_loop, data_source, install_stand_ins, measure_overhead, runner_bookkeeping, runner_loop
 from algoperf_lite.paths import data_dir
 from algoperf_lite.trial.submissions import load_submission
 from algoperf_lite.trial.workloads import build_workload, resolve_device, resolve_scale

@@ -2,7 +2,7 @@
 GPU): writes one JSON file and prints a table.
 
 Per full-scale workload: the step time and the runner/bare-loop ratio (the method of
-scripts/bench_overhead.py, algoperf_lite/overhead.py: interleaved repeats, median and
+scripts/bench_overhead.py, scripts/overhead.py: interleaved repeats, median and
 interquartile range of the paired ratios), the recorded submission time against a
 per-step-synchronized clock, peak GPU memory, and the host synchronizations per
 training step and per eval (torch.cuda.set_sync_debug_mode). bfloat16 autocast rows for
@@ -46,8 +46,8 @@ if str(REPO) not in sys.path:  # `python3 scripts/gpu_check.py` from a checkout,
 import torch  # noqa: E402
 import torch._dynamo  # noqa: E402,F401  (a trial's first optimizer imports it, seconds: here, once, for the workers)
 
-from algoperf_lite.overhead import (POINT, bare_loop, data_source, install_stand_ins,  # noqa: E402
-                                    measure_overhead, runner_loop, runner_record)
+from overhead import (POINT, bare_loop, data_source, install_stand_ins, measure_overhead,  # noqa: E402
+                      runner_loop, runner_record)
 from algoperf_lite.spec import Target  # noqa: E402
 from algoperf_lite.trial.environment import describe_environment  # noqa: E402
 from algoperf_lite.trial.record import TrialRecord  # noqa: E402

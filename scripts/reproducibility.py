@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare:
         a, b = args.compare
     else:
-        from algoperf_lite.study.command import study_command
+        from algoperf_lite.commands.study import study_command
 
         a, b = (args.out / f"{args.preset}_seed{seed}" for seed in args.seeds)
         for seed, folder in zip(args.seeds, (a, b)):

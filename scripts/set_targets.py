@@ -1,4 +1,4 @@
-"""Set a workload's validation target and budget the AlgoPerf way (rules.md, "Targets
+"""Set a workload's validation target and budget the AlgoPerf way (docs/rules.md, "Targets
 and budgets"), and record them with their provenance in the family's targets.json.
 
 1. Tune each reference submission: ``--points`` quasirandom points of its search space,

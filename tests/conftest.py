@@ -16,7 +16,7 @@ import torch
 
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import TrainResult, train
-from algoperf_lite.trial.submissions import Submission, load_submission
+from algoperf_lite.trial.submissions import LoadedSubmission, load_submission
 from algoperf_lite.trial.workloads import build_workload
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -65,11 +65,11 @@ def digits():
 
 
 @pytest.fixture
-def adamw() -> Submission:
+def adamw() -> LoadedSubmission:
     return load_submission("adamw")
 
 
-def slowed(submission: Submission, **delays: float) -> Submission:
+def slowed(submission: LoadedSubmission, **delays: float) -> LoadedSubmission:
     """``submission`` with ``time.sleep(delay)`` added to the named functions."""
 
     def wrap(fn, delay):

@@ -1,6 +1,6 @@
-"""The Python API (algoperf_lite.run, run_study, score, submission): README's example as
-written, and what the API adds to the commands (values into overrides, Python objects
-as submissions)."""
+"""The Python API (algoperf_lite.run, run_study, score, submission): the example of
+docs/getting-started.md as written, and what the API adds to the commands (values into
+overrides, Python objects as submissions)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def readme_example() -> str:
-    """The first python block of README's "From Python" section."""
-    text = (REPO / "README.md").read_text()
-    section = text[text.index("### From Python"):]
+    """The first python block of the "From Python" section of docs/getting-started.md."""
+    text = (REPO / "docs" / "getting-started.md").read_text()
+    section = text[text.index("## From Python"):]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
@@ -46,7 +46,7 @@ def with_tiny_budget(monkeypatch) -> None:
 def test_readmes_python_example_runs_as_written(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # its results_dir are relative: they land here
     with_tiny_budget(monkeypatch)
-    exec(compile(readme_example(), "README.md", "exec"), {"__name__": "__main__"})
+    exec(compile(readme_example(), "docs/getting-started.md", "exec"), {"__name__": "__main__"})
     out = capsys.readouterr().out
 
     (trial,) = (tmp_path / "results/notebook").glob("external_tuning/my_adamw/study_0/digits_logreg/trial_0")
@@ -134,3 +134,26 @@ def test_bad_python_submissions_are_user_errors_before_training(tmp_path):
     with pytest.raises(UserError, match="python:factory live in this process .* need executor='sequential', not pool"):
         algoperf_lite.run_study([mine], ["digits_logreg"], executor="pool", results_dir=str(tmp_path))
     assert not any(tmp_path.iterdir())
+
+
+def test_run_refuses_a_results_dir_that_a_study_holds_as_the_command_does(tmp_path):
+    from algoperf_lite.study.lock import results_lock
+
+    with results_lock(tmp_path), pytest.raises(UserError, match="is in use by a study"):
+        algoperf_lite.run(device="cpu", budget_scale=1, max_steps=1, quiet=True, results_dir=str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written, the lock gone with its holder
+
+
+def test_score_reads_algoperf_logs_with_their_pick_as_the_command_does(tmp_path):
+    from test_scoring_algoperf_logs import quiet, targets_file, two_submissions
+
+    logs, targets = two_submissions(tmp_path / "logs"), targets_file(tmp_path)
+    # AlgoPerf's first-eval pick by default, as `score --algoperf` (A/w1: median(30, 40) = 35, fastest;
+    # A reaches no w2: 0.5. B/w1 70 (ratio 2), B/w2 100 (ratio 1): ((4 - 2)/3 + 1) / 2 = 5/6, exact integral).
+    board = quiet(algoperf_lite.score, logs, algoperf=True, targets=targets, integral="exact", n_boot=0)
+    assert dict(zip(board["submission"], board["score"])) == pytest.approx({"A": 0.5, "B": 5 / 6})
+    fastest = quiet(algoperf_lite.score, logs, algoperf=True, targets=targets, integral="exact", n_boot=0,
+                    trial_selection="fastest")
+    assert dict(zip(fastest["submission"], fastest["score"])) == pytest.approx({"A": 0.5, "B": 7 / 9})
+    with pytest.raises(UserError, match="--targets applies to AlgoPerf logs"):
+        algoperf_lite.score(logs, targets="v0.5")

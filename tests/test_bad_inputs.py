@@ -77,6 +77,9 @@ CASES = {
     # data
     "missing data files": (lambda t: ["run", "workload=mnist_logreg", "scale=full", f"data_dir={t}"],
                            "files not found under"),
+    # studies (once also `python -m algoperf_lite.study`, now `algoperf-lite study` only)
+    "study: unknown submission": (lambda t: ["study", f"results_dir={t}", "--dry-run", "study.submissions=[adamv]"],
+                                  "error: unknown submission 'adamv'"),
     # scoring and report
     "score: no such directory": (lambda t: ["score", str(t / "nope")], "no such directory"),
     "score: neither input": (lambda t: ["score"], "give a results directory or --times"),

@@ -10,8 +10,8 @@ import pytest
 
 from algoperf_lite.cli import main
 from algoperf_lite.configs import load_config
-from algoperf_lite.study import speed as study_speed
-from algoperf_lite.study.command import study_command
+from algoperf_lite.study import budget_scale as study_speed
+from algoperf_lite.commands.study import study_command
 from algoperf_lite.trial.speed import measure
 from algoperf_lite.trial.workloads import build_workload, workload_classes
 from algoperf_lite.workload_kit import calibration
@@ -92,6 +92,6 @@ def test_a_study_records_its_factors_and_a_resumed_study_measures_nothing(tmp_pa
     def no_measuring(*args, **kwargs):
         raise AssertionError("a resumed study measured again")
 
-    monkeypatch.setattr("algoperf_lite.study.command.measure_budget_scale", no_measuring)
+    monkeypatch.setattr("algoperf_lite.commands.study.measure_budget_scale", no_measuring)
     assert study_command(args) == 0
     assert f"reused from {results / 'study.json'}" in capsys.readouterr().out

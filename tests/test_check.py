@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from algoperf_lite.commands.check import check_command
 from algoperf_lite.trial import check
 from algoperf_lite.data import DataNotFoundError
 from algoperf_lite.trial.submissions import available_submissions, load_submission
@@ -63,7 +64,7 @@ def test_every_baseline_passes_on_digits(name):
 
 
 def test_check_command_prints_one_line_per_workload(capsys):
-    assert check.check_command("adamw", ["digits_logreg", "mnist_logreg"]) == 0
+    assert check_command("adamw", ["digits_logreg", "mnist_logreg"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "check adamw (native form), search space: 5 hyperparameters"
     assert out[1].startswith("  PASS  digits_logreg") and "prepare_for_eval leaves training unchanged" in out[1]
@@ -79,7 +80,7 @@ def test_loss_going_up_fails(tmp_path):
 
 def test_a_loss_that_never_goes_down_fails_the_submission(tmp_path, capsys):
     path = write(tmp_path, NATIVE_SGD, '{"learning_rate": 0.0, "maximize": false}')
-    assert check.check_command(path, ["digits_logreg"]) == 1
+    assert check_command(path, ["digits_logreg"]) == 1
     out = capsys.readouterr().out
     assert "flat (within 5%)" in out and "FAIL  the training loss went down on no workload" in out
 
@@ -105,7 +106,7 @@ def test_missing_data_is_skipped_and_does_not_fail(monkeypatch, capsys):
         raise DataNotFoundError("mnist needs local files and no data directory is set: put ... under DIR")
 
     monkeypatch.setattr(check.workloads, "build_workload", no_data)
-    assert check.check_command("adamw", ["mnist_cnn"]) == 0
+    assert check_command("adamw", ["mnist_cnn"]) == 0
     out = capsys.readouterr().out
     assert "  SKIP  mnist_cnn" in out and "skipped: data not available (mnist needs local files" in out
 
@@ -113,4 +114,4 @@ def test_missing_data_is_skipped_and_does_not_fail(monkeypatch, capsys):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", available_submissions())
 def test_every_baseline_passes_the_whole_check(name):
-    assert check.check_command(name) == 0
+    assert check_command(name) == 0

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from algoperf_lite import data
 from algoperf_lite.cli import main
-from algoperf_lite.download import download_command
+from algoperf_lite.commands.data import download_command
 from conftest import SHARED_DATA
 
 SHAKESPEARE = SHARED_DATA / "tinyshakespeare" / "input.txt"

@@ -17,7 +17,7 @@ from test_scoring_fakes import write_trial
 
 import algoperf_lite
 from algoperf_lite.cli import main
-from algoperf_lite.diagnose.command import diagnose
+from algoperf_lite.commands.diagnose import diagnose
 from algoperf_lite.diagnose.hessian import top_eigenvalue
 from algoperf_lite.diagnose.landscape import directions, line, plane
 from algoperf_lite.diagnose.probe import Probe
@@ -25,7 +25,7 @@ from algoperf_lite.diagnose.settings import DiagnoseSettings
 from algoperf_lite.diagnose.tokens import BUCKETS, is_sequence_model, loss_by_frequency
 from algoperf_lite.errors import UserError
 from algoperf_lite.results import DIAGNOSTICS_FILE, weights_file
-from algoperf_lite.scoring.commands import report_command
+from algoperf_lite.commands.report import report_command
 from algoperf_lite.trial.workloads import build_workload
 
 SMALL = DiagnoseSettings(batch_size=64, token_batches=2, line_points=13, grid=5, max_products=60)

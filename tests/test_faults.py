@@ -19,7 +19,7 @@ from algoperf_lite import atomic
 from algoperf_lite.cli import main
 from algoperf_lite.errors import UserError
 from algoperf_lite.results import check_trial
-from algoperf_lite.study.command import study_command
+from algoperf_lite.commands.study import study_command
 from conftest import REPO
 
 # 4 trials of 0.3 s each, fixed budgets (nothing to measure), one process.

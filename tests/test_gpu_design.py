@@ -12,7 +12,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from algoperf_lite import spec, transformer
-from algoperf_lite.study.command import study_command
+from algoperf_lite.commands.study import study_command
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import train
 from algoperf_lite.trial.workloads import build_workload

@@ -15,7 +15,8 @@ from matplotlib.image import imread
 from test_report_leaderboard import XSS, XSS_IMG, Page, build_results
 
 from algoperf_lite.scoring import ScoringWarning
-from algoperf_lite.scoring.commands import report_command, score_command
+from algoperf_lite.commands.report import report_command
+from algoperf_lite.commands.score import score_command
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "

@@ -14,7 +14,8 @@ from test_scoring_fakes import make_results_dir, write_trial
 
 from algoperf_lite.scoring.trial_index import eval_column
 from algoperf_lite.scoring import ScoringError, ScoringWarning
-from algoperf_lite.scoring.commands import report_command, score_command
+from algoperf_lite.commands.report import report_command
+from algoperf_lite.commands.score import score_command
 
 INF = math.inf
 XSS = "<script>alert(1)</script>"
@@ -182,7 +183,7 @@ def test_search_space_and_best_trial_hyperparameters(site: Path, page: Page) -> 
 def test_eval_column_accepts_both_metric_spellings() -> None:
     evals = pd.DataFrame({"submission_time": [1.0], "validation/accuracy": [0.5], "train/accuracy": [0.6]})
     assert eval_column(evals, "accuracy") == "validation/accuracy"  # as the trial writes spec.json
-    assert eval_column(evals, "validation/accuracy") == "validation/accuracy"  # as results/README.md shows
+    assert eval_column(evals, "validation/accuracy") == "validation/accuracy"  # as docs/results.md shows
     assert eval_column(evals, "loss") is None
 
 

@@ -1,4 +1,4 @@
-"""Rules enforced by construction (rules.md, "What a submission may not do")."""
+"""Rules enforced by construction (docs/rules.md, "What a submission may not do")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The runner's timing rules, proved with numbers (rules.md, "Time").
+"""The runner's timing rules, proved with numbers (docs/rules.md, "Time").
 
 Each test makes one part of a real trial (digits_logreg + AdamW) slow by a known
 amount with ``time.sleep`` and checks where that time lands on the submission clock.

@@ -20,7 +20,9 @@ import pytest
 from algoperf_lite.cli import main
 from algoperf_lite.scoring import ScoreSettings, ScoringError, ScoringWarning, compute_scores
 from algoperf_lite.scoring.algoperf_logs import load_rules, read_algoperf_logs
-from algoperf_lite.scoring.commands import algoperf_output_dir, report_command, score_command
+from algoperf_lite.commands.report import report_command
+from algoperf_lite.commands.score import score_command
+from algoperf_lite.results import algoperf_output_dir
 
 INF = math.inf
 NAN = math.nan

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from algoperf_lite.scoring import ScoreSettings, ScoringError, ScoringWarning, compute_scores, read_times_csv
-from algoperf_lite.scoring.commands import score_command
+from algoperf_lite.commands.score import score_command
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # previous_leaderboards/algoperf_v05/README.md of mlcommons/submissions_algorithms.
@@ -68,7 +68,7 @@ def test_per_trial_times_with_algoperfs_selection_reproduce_every_number() -> No
 
 
 def test_per_trial_times_with_our_rule_differ_only_for_lawa_ema() -> None:
-    # rules.md: per study the least time. Same data, one published number moves.
+    # docs/rules.md: per study the least time. Same data, one published number moves.
     got = printed(quiet_scores(FIXTURES / "algoperf_v05_trials.csv"))
     expected = {r: dict(p) for r, p in PUBLISHED.items()}
     expected["external_tuning"]["lawa_ema"] = "0.3434"

@@ -12,7 +12,8 @@ import pytest
 from test_scoring_fakes import make_results_dir
 
 from algoperf_lite.scoring import ScoringError
-from algoperf_lite.scoring.commands import OUTPUT_FILES, score_command
+from algoperf_lite.commands.score import score_command
+from algoperf_lite.results import OUTPUT_FILES
 
 INF = math.inf
 
@@ -85,7 +86,7 @@ def test_warnings_print_and_strict_fails(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_scoring_and_report_need_no_torch() -> None:
     # Rescoring old results must work where torch is not installed.
-    code = ("import sys, algoperf_lite.scoring.commands, algoperf_lite.report; "
+    code = ("import sys, algoperf_lite.commands.score, algoperf_lite.commands.report; "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

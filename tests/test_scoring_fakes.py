@@ -1,4 +1,4 @@
-"""Fabricated results directories (layout of results/README.md) with known times to target.
+"""Fabricated results directories (layout of docs/results.md) with known times to target.
 
 Used by the scoring and report tests, so they need neither torch nor the trial runner.
 A trial's evals are built so that the first eval reaching the target is exactly at the

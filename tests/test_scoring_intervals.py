@@ -1,4 +1,4 @@
-"""The score intervals, checked by simulation (rules.md, "Budgets on other machines, and uncertainty").
+"""The score intervals, checked by simulation (docs/rules.md, "Score intervals").
 
 Benchmarks are drawn from known per-cell distributions: a study's time to target is lognormal,
 and in some cells a study fails to reach with a fixed probability. The population score is the

@@ -25,7 +25,7 @@ from test_scoring_fakes import make_results_dir
 from test_scoring_intervals import DISTINCT, MIXED, NOISY, TIED, Scenario, identical
 
 from algoperf_lite.scoring import ScoreSettings, ScoringWarning, compute_scores, load_trials
-from algoperf_lite.scoring.commands import score_command
+from algoperf_lite.commands.score import score_command
 from algoperf_lite.scoring.odds import beat_probabilities, study_values
 from algoperf_lite.scoring.profiles import aup_scores, performance_ratios
 

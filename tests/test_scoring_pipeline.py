@@ -54,7 +54,7 @@ def test_fastest_trial_per_study_then_median() -> None:
 
 def test_first_eval_selection_is_algoperfs_flaw() -> None:
     # Trial 0 reached at eval 3 after 50 s, trial 1 at eval 2 after 60 s (slower evals).
-    # rules.md picks the least time (50); AlgoPerf v0.5's code picks the smaller eval index (60).
+    # docs/rules.md picks the least time (50); AlgoPerf v0.5's code picks the smaller eval index (60).
     rows = [{"submission": "A", "workload": "w", "study": 0, "trial": 0, "time_to_target": 50, "eval_index": 3},
             {"submission": "A", "workload": "w", "study": 0, "trial": 1, "time_to_target": 60, "eval_index": 2},
             {"submission": "A", "workload": "w", "study": 0, "trial": 2, "time_to_target": INF, "eval_index": -1}]

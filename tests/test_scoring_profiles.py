@@ -1,4 +1,4 @@
-"""Ratios, profiles and AUP scores against numbers computed by hand (rules.md, "Scoring").
+"""Ratios, profiles and AUP scores against numbers computed by hand (docs/rules.md, "Scoring").
 
 The 100-point grid is tau_i = 1 + i/33, i = 0..99 (step 3/99). For one workload with ratio r,
 let k(r) = number of grid points with tau_i >= r. Its trapezoid contribution, normalized by

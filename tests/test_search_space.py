@@ -45,7 +45,7 @@ def test_studies_draw_different_points_and_the_same_config_repeats():
     study0 = study_points(space, rules, root_seed=0, submission="adamw", study=0)
     study1 = study_points(space, rules, root_seed=0, submission="adamw", study=1)
     assert len(study0) == rules.num_trials == 5
-    # AlgoPerf's flaw 1 (rules.md): its studies got the same points reordered. Not here.
+    # AlgoPerf's flaw (docs/rules.md, "What differs from AlgoPerf", 1): its studies got the same points reordered. Not here.
     assert not {p["learning_rate"] for p in study0} & {p["learning_rate"] for p in study1}
     assert study_points(space, rules, 0, "adamw", 0) == study0
     assert trial_point(space, "external", rules, 0, "adamw", 1, 3) == study1[3]

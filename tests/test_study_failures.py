@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from algoperf_lite.configs import load_config
-from algoperf_lite.study.command import study_command
+from algoperf_lite.commands.study import study_command
 from algoperf_lite.study.plan import prepare_plan, trial_configs
 
 OPTIMIZER = "import os, signal, time\nimport torch\n\n\nclass Optimizer(torch.optim.SGD):\n" \

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from algoperf_lite.study.command import study_command
+from algoperf_lite.commands.study import study_command
 
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
 

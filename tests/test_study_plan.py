@@ -11,7 +11,7 @@ import pytest
 
 from algoperf_lite.configs import load_config
 from algoperf_lite.errors import UserError
-from algoperf_lite.study.command import study_command
+from algoperf_lite.commands.study import study_command
 from algoperf_lite.study.plan import plan_hash, prepare_plan, run_planned, trial_configs
 from algoperf_lite.study.resume import claim_results_dir, study_record
 
@@ -141,14 +141,6 @@ def test_trials_without_study_json_are_not_mixed_into_a_study(tmp_path):
     (tmp_path / "external_tuning" / "adamw").mkdir(parents=True)
     with pytest.raises(UserError, match="holds trial results but no study.json"):
         claim_results_dir(tmp_path, study_record(settings, plan, plan_hash(plan)), overwrite=False)
-
-
-def test_python_m_study_prints_one_line_and_exits_2_on_bad_input(tmp_path, capsys):
-    from algoperf_lite.study.__main__ import main
-
-    assert main([f"results_dir={tmp_path}", "--dry-run", "study.submissions=[adamv]"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: unknown submission 'adamv'") and "Traceback" not in err
 
 
 def test_a_trial_that_left_the_plan_is_refused_where_it_runs(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from algoperf_lite.configs import load_config
 from algoperf_lite.errors import UserError
-from algoperf_lite.trial import submissions as submissions_module
+from algoperf_lite.trial import importing as submissions_module
 from algoperf_lite.trial.run import prepare_trial, run_prepared
 from algoperf_lite.trial.submissions import load_submission, package_root
 

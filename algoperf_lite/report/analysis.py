@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from algoperf_lite.results import relative_trial_path
 from algoperf_lite.scoring.odds import COLUMN as ODDS
-from algoperf_lite.scoring.odds import ODDS_NOTE, workload_column
+from algoperf_lite.scoring.odds import ODDS_NOTE, odds_cell, workload_column
 
 from . import analysis_plots
 
@@ -25,10 +25,6 @@ def _fmt(value: float | None, spec: str = ".3g", unit: str = "") -> str:
     if value is None or not np.isfinite(value):
         return "–"
     return f"{value:{spec}}{unit}"
-
-
-def odds_cell(value: float, note: str) -> str:
-    return note or _fmt(value, ".2f")
 
 
 def odds_section(board: pd.DataFrame, workloads: Sequence[str], reference: str | None) -> dict | None:

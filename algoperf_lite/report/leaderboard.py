@@ -21,20 +21,19 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from algoperf_lite.results import DIAGNOSTICS_FILE
+from algoperf_lite.results import DIAGNOSTICS_FILE, LEADERBOARD_FILE, STUDY_FILE, plots_dir_of
 from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, TrialSet, compute_scores
 from algoperf_lite.scoring.algoperf_logs import load_rules, read_algoperf_logs, read_evals, trial_spec_reader
-from algoperf_lite.scoring.bootstrap import COVERAGE_NOTE
+from algoperf_lite.scoring.bootstrap import COVERAGE_NOTE, interval_cells
 from algoperf_lite.scoring.decomposition import decomposition, has_decomposition
-from algoperf_lite.scoring.commands import interval_cells
 from algoperf_lite.scoring.results_dir import read_json, read_results_dir, study_reference
 from algoperf_lite.scoring.odds import COLUMN as ODDS
+from algoperf_lite.scoring.odds import odds_cell
 from algoperf_lite.scoring.sensitivity import reach_shares, sensitivity_points
 from algoperf_lite.scoring.trial_index import TrialIndex, best_trial_paths, eval_column
 from algoperf_lite.scoring.tuning_cost import tuning_cost
 
 from . import analysis, plots
-from .analysis import odds_cell
 
 RULESET_TITLES = {"external_tuning": "External tuning", "self_tuning": "Self-tuning"}
 ENV_SHOWN = 6  # distinct values shown per environment key
@@ -366,13 +365,13 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
     if algoperf_targets is not None:
         rules = load_rules(algoperf_targets)
         trialset = read_algoperf_logs(results_dir, rules)
-        study, selection = {"name": f"AlgoPerf logs {Path(results_dir).resolve().name} ({rules.name} targets)"}, "first_eval"
+        study = {"name": f"AlgoPerf logs {Path(results_dir).resolve().name} ({rules.name} targets)"}
         index = TrialIndex(trialset.trials, trial_spec_reader(rules, trialset.trials), read_evals)
     else:
         trialset = read_results_dir(results_dir)
-        study, selection = read_json(results_dir / "study.json"), "fastest"
+        study = read_json(results_dir / STUDY_FILE)
         index = TrialIndex(trialset.trials)
-    trials = trialset.trials
+    trials, selection = trialset.trials, trialset.trial_selection
     reference = study_reference(results_dir, trials) if algoperf_targets is None else None
     result = compute_scores(trialset, ScoreSettings(reference=reference, n_boot=n_boot, seed=seed,
                                                     trial_selection=selection))
@@ -416,8 +415,8 @@ def write_leaderboard(results_dir: Path, output: Path | None = None, n_boot: int
     """Write the page (default RESULTS_DIR/leaderboard.html) and its figures as PNG + SVG
     in `<page name>_plots/` beside it. Returns the page's path. `algoperf_targets`: see build_context."""
     results_dir = Path(results_dir)
-    output = Path(output) if output else results_dir / "leaderboard.html"
-    plots_dir = output.parent / f"{output.stem}_plots"
+    output = Path(output) if output else results_dir / LEADERBOARD_FILE
+    plots_dir = plots_dir_of(output)
     html = render(build_context(results_dir, plots_dir, n_boot, seed, algoperf_targets))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(html, encoding="utf-8")

@@ -9,7 +9,7 @@ ruleset folder, or one submission. Read the way AlgoPerf's scoring code reads it
 an eval is the `score` column (AlgoPerf's accumulated submission time); a trial reached the
 target at its first eval whose validation metric is >= the target (<= for minimized metrics),
 NaN never reaching; trial folders without eval_measurements.csv are not trials. Two things
-AlgoPerf does not do (rules.md): a target first reached after the budget does not count, and a
+AlgoPerf does not do (docs/rules.md): a target first reached after the budget does not count, and a
 workload the targets name that no log has is left out of the benchmark (AlgoPerf's scorer
 raises KeyError there) with a warning naming it.
 
@@ -382,7 +382,7 @@ def read_algoperf_logs(root: Path, targets: str | Path | AlgoPerfRules = DEFAULT
         notes.append(f"held-out variants whose base workload has no log, ignored: {', '.join(orphans)}")
         df = df[~df["workload"].isin(orphans)]
     bench = Benchmark(base, dict(sorted(variants.items())), rules.num_studies, rules.num_trials)
-    return TrialSet(normalize_trials(df, str(root)), bench, root, notes, info)
+    return TrialSet(normalize_trials(df, str(root)), bench, root, notes, info, trial_selection="first_eval")
 
 
 def trial_spec_reader(rules: AlgoPerfRules, trials: pd.DataFrame) -> Callable[[str], dict]:

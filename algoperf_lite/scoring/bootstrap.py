@@ -67,6 +67,7 @@ its intervals are NaN and its note says "n/a: 1 study". Seeded, so a report is r
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -225,3 +226,15 @@ def bootstrap_intervals(
     out["interval_note"] = np.array(["" if ok else "n/a: 1 study" if k == 1 else "n/a: no study"
                                      for ok, k in zip(shown, fewest)], dtype=object)
     return out
+
+
+def interval_cells(row: Any) -> list[str]:
+    """The score interval and rank range of one scores row as text (the terminal's table and
+    the page's), or its note where there is none (a submission with a cell of 1 study:
+    "n/a: 1 study")."""
+    if not hasattr(row, "score_low"):  # scored without intervals (n_boot 0)
+        return ["–", "–"]
+    if getattr(row, "interval_note", "") or np.isnan(row.score_low):
+        return [row.interval_note or "n/a", "n/a"]
+    ranks = str(row.rank_low) if row.rank_low == row.rank_high else f"{row.rank_low}–{row.rank_high}"
+    return [f"{row.score_low:.4f} – {row.score_high:.4f}", ranks]

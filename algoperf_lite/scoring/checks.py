@@ -1,7 +1,7 @@
 """Irregular input: counted, described, and either warned about or (strict) refused.
 
 AlgoPerf v0.5's own logs have studies with 1 to 4 trials instead of 5, workloads with 3 or 4
-studies, and submissions missing whole workloads; rules.md asks to score what is there.
+studies, and submissions missing whole workloads; docs/rules.md asks to score what is there.
 """
 
 from __future__ import annotations

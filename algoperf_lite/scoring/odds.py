@@ -63,6 +63,11 @@ def workload_column(workload: str) -> str:
     return f"{COLUMN}/{workload}"
 
 
+def odds_cell(probability: float, note: str) -> str:
+    """A probability of beating the reference as text, or why there is none ("reference", "n/a: 1 study")."""
+    return note if note else ("–" if np.isnan(probability) else f"{probability:.2f}")
+
+
 def _beats(mine: np.ndarray, theirs: np.ndarray, larger_wins: bool) -> np.ndarray:
     """1 where ``mine`` wins, 0.5 on a tie, 0 where it loses."""
     wins = mine > theirs if larger_wins else mine < theirs

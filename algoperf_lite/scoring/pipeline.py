@@ -1,4 +1,4 @@
-"""Trials in, leaderboard tables out: the scoring steps of rules.md, once per ruleset."""
+"""Trials in, leaderboard tables out: the scoring steps of docs/rules.md, once per ruleset."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Performance ratios, performance profiles and the area-under-profile score (rules.md, "Scoring").
+"""Performance ratios, performance profiles and the area-under-profile score (docs/rules.md, "Scoring").
 
 Arrays are shaped (..., submissions, workloads) so that the bootstrap can push a whole batch of
 resampled tables through the same code. Every column is a workload of the benchmark: one a

@@ -1,4 +1,4 @@
-"""Reads a results directory (layout in results/README.md, owned by
+"""Reads a results directory (layout in docs/results.md, owned by
 :mod:`algoperf_lite.results`) into a trial table.
 
 Only finished trials count (:func:`algoperf_lite.results.read_outcome`). Names come from
@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from algoperf_lite.results import read_outcome, read_spec, trial_dir_parts, trial_dirs
+from algoperf_lite.results import STUDY_FILE, read_outcome, read_spec, trial_dir_parts, trial_dirs
 
 from .decomposition import OUTCOME_COLUMNS
 from .errors import ScoringError
@@ -58,7 +58,7 @@ def read_results_dir(results_dir: Path) -> TrialSet:
     """The finished trials under `results_dir`, and the benchmark study.json describes."""
     if not results_dir.is_dir():
         raise ScoringError(f"{results_dir}: no such directory")
-    study = read_json(results_dir / "study.json")
+    study = read_json(results_dir / STUDY_FILE)
     folders, stray = _planned_dirs(results_dir, study)
     rows, unfinished, rules = [], [], {}
     for trial_dir in folders:
@@ -108,5 +108,5 @@ def read_results_dir(results_dir: Path) -> TrialSet:
 def study_reference(results_dir: Path, trials: pd.DataFrame) -> str | None:
     """The submission the study compares against (study.json's ``reference_submission``, else one
     called "baseline"), when it has trials here."""
-    name = read_json(Path(results_dir) / "study.json").get("reference_submission") or "baseline"
+    name = read_json(Path(results_dir) / STUDY_FILE).get("reference_submission") or "baseline"
     return name if name in set(trials["submission"]) else None

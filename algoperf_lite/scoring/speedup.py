@@ -1,4 +1,4 @@
-"""Geometric-mean speedup against a reference submission (rules.md: "Also reported").
+"""Geometric-mean speedup against a reference submission (docs/rules.md, "Scoring": also reported).
 
 speedup[s] = geometric mean over workloads of t[ref, w] / t[s, w]: 2.0 means twice as fast as
 the reference. Only workloads that both reached count, and how many did is reported beside it:

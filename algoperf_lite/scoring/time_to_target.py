@@ -1,6 +1,6 @@
 """From trials to one time per (submission, workload): per study the best trial, then the median.
 
-rules.md: per study the fastest trial among those that reached the target (least time, or
+docs/rules.md: per study the fastest trial among those that reached the target (least time, or
 least steps when scoring steps); per workload the median over studies, infinity included.
 `selection="first_eval"` reproduces AlgoPerf v0.5's scoring code instead (its "flaw 2"): the
 trial that reached the target at the smallest eval index, ties broken by least time. It needs

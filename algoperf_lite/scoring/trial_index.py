@@ -14,7 +14,7 @@ from .results_dir import read_json
 
 def eval_column(evals: pd.DataFrame, metric: str | None) -> str | None:
     """The evals.csv column of a target metric: spec.json may name it "accuracy" (as the trial
-    writes it) or "validation/accuracy" (as results/README.md shows); the column is the latter."""
+    writes it) or "validation/accuracy" (as docs/results.md shows); the column is the latter."""
     for name in (metric, f"validation/{metric}"):
         if metric and name in evals.columns and evals[name].notna().any():
             return name

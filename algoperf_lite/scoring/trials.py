@@ -1,4 +1,5 @@
-"""The trial table: one row per finished trial, from a CSV of outcomes or a results directory.
+"""The trial table: one row per finished trial, whatever source it was read from
+(:mod:`algoperf_lite.scoring.sources`).
 
 Columns after `normalize_trials`: `ruleset` (`external_tuning` or `self_tuning`), `submission`,
 `workload`, `variant_of` (the base workload of a held-out variant, else ""), `study`, `trial`,
@@ -52,6 +53,9 @@ class TrialSet:
     source: Path
     notes: list[str] = field(default_factory=list)  # irregularities found while reading
     info: list[str] = field(default_factory=list)  # what was left out by rule, not an irregularity
+    # The per-study pick it is scored with unless told otherwise: the fastest trial (the
+    # rules), or AlgoPerf's first-eval pick for its logs (their leaderboards' pick).
+    trial_selection: str = "fastest"
 
 
 def parse_times(values: pd.Series, column: str) -> np.ndarray:
@@ -145,34 +149,6 @@ def benchmark_from_trials(
     names = list(dict.fromkeys([*workloads, *trials["workload"], *variants.values()]))
     base = tuple(sorted(w for w in names if w not in variants))
     return Benchmark(base, dict(sorted(variants.items())), num_studies, num_trials)
-
-
-def read_times_csv(path: Path) -> TrialSet:
-    """A CSV of trial outcomes (one row per trial) as a TrialSet."""
-    path = Path(path)
-    if not path.is_file():
-        raise ScoringError(f"{path}: no such file")
-    try:
-        # Everything as text, no NA guessing: a submission may well be called "NA".
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise ScoringError(f"{path}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise ScoringError(f"{path}: not a readable CSV ({e})") from None
-    raw.columns = [str(c).strip() for c in raw.columns]
-    trials = normalize_trials(raw, str(path))
-    return TrialSet(trials, benchmark_from_trials(trials), path)
-
-
-def load_trials(results_dir: Path | None = None, times_csv: Path | None = None) -> TrialSet:
-    """Exactly one of a results directory or a CSV of trial outcomes."""
-    if (results_dir is None) == (times_csv is None):
-        raise ScoringError("give either a results directory or --times FILE.csv, not both or neither")
-    if times_csv is not None:
-        return read_times_csv(Path(times_csv))
-    from .results_dir import read_results_dir  # local: CSV users never touch the file walker
-
-    return read_results_dir(Path(results_dir))
 
 
 def most_common(counts: list[int]) -> int:

@@ -4,7 +4,6 @@ of a Hydra launcher plugin (submitit: SLURM or local; Ray). Same plan, same reco
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
 
@@ -12,6 +11,7 @@ from algoperf_lite.errors import UserError
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.trial import workloads
 from algoperf_lite.study.plan import PlannedTrial, run_planned
+from algoperf_lite.study.pool import cores, pool_slots, run_pool
 from algoperf_lite.study.progress import StudyEvents
 from algoperf_lite.study.resume import record_failure
 
@@ -35,7 +35,7 @@ def worker_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, s
         return [(devices[0], devices[0])]
     if kind == "launcher":
         return [("launcher", "auto")]
-    return _pool_slots(settings, devices)
+    return pool_slots(settings, devices)
 
 
 def slot_names(settings: StudyConfig, devices: list[str]) -> list[str]:
@@ -47,12 +47,7 @@ def worker_threads(settings: StudyConfig, devices: list[str]) -> int | None:
     (None: as the process has them)."""
     if settings.threads is not None or settings.executor_kind != "pool":
         return settings.threads
-    return max(1, _cores() // len(_pool_slots(settings, devices)))
-
-
-def _pool_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, str]]:
-    """(name, device) of each pool worker: ``workers`` per device."""
-    return [(d if settings.workers == 1 else f"{d}#{w}", d) for d in devices for w in range(settings.workers)]
+    return max(1, cores() // len(pool_slots(settings, devices)))
 
 
 def plan_device(settings: StudyConfig, devices: list[str]) -> str:
@@ -84,23 +79,6 @@ def run_sequential(trials: list[PlannedTrial], device: str, events: StudyEvents)
         except Exception:
             outcome = record_failure(trial, traceback.format_exc(limit=-8), time.monotonic() - started)
         events.finished(trial, outcome, device)
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def run_pool(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents,
-             log_name: str = "worker") -> None:
-    """Worker processes, ``workers`` per device; their output goes to RESULTS_DIR/logs/."""
-    from algoperf_lite.study.pool import Pool, Slot
-
-    pairs = _pool_slots(settings, devices)
-    threads = max(1, _cores() // len(pairs))  # the cores split between the workers (a trial may set its own)
-    logs = settings.results_path / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    slots = [Slot(name, device, threads, logs / f"{log_name}_{i}.log") for i, (name, device) in enumerate(pairs)]
-    Pool(slots, lambda t: settings.timeout_sec(t.budget_sec), settings.trial_overhead_sec, events).run(trials)
 
 
 def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str],

@@ -25,13 +25,13 @@ from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.configs import register_schemas
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import configs_dir
-from algoperf_lite.results import read_outcome
+from algoperf_lite.results import JOBS_FILE, LAUNCHER_DIR, read_outcome
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
+from algoperf_lite.study.pool import run_pool
 from algoperf_lite.study.progress import StudyEvents
 
 WATCH_SEC = 2.0
-JOBS_FILE = "launcher/jobs.json"  # trial folder (relative) -> {"job_id", "folder", "cluster"}
 LIVE_STATES = ("PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING")
 
 
@@ -47,7 +47,6 @@ class LauncherTask:
         from hydra.core.hydra_config import HydraConfig
         from rich.console import Console
 
-        from algoperf_lite.study.executors import run_pool
         from algoperf_lite.study.progress import StudyProgress
 
         trial = self.trials[HydraConfig.get().job.num]
@@ -169,7 +168,7 @@ def _launcher(settings: StudyConfig, overrides: list[str], task: LauncherTask) -
     setup_globals()
     register_schemas()
     # Hydra overrides, not edits of the composed config: each job composes the config anew.
-    where = ["hydra.sweep.dir=${results_dir}/launcher", "hydra.job.name=study"]
+    where = [f"hydra.sweep.dir=${{results_dir}}/{LAUNCHER_DIR}", "hydra.job.name=study"]
     with initialize_config_dir(config_dir=str(configs_dir()), version_base=None):
         cfg = compose("study", [*overrides, *where], return_hydra_config=True)
         loader = GlobalHydra.instance().config_loader()

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from algoperf_lite.errors import UserError
-
-LOCK_FILE = ".lock"
+from algoperf_lite.results import LOCK_FILE
 
 
 class StaleLockWarning(UserWarning):

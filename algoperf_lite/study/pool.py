@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import multiprocessing as mp
+import os
 import signal
 import time
 from collections import deque
@@ -24,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from algoperf_lite.errors import UserError
-from algoperf_lite.results import Outcome
+from algoperf_lite.results import LOGS_DIR, Outcome
+from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.study.progress import StudyEvents
 from algoperf_lite.study.resume import record_failure
@@ -160,3 +162,23 @@ class Pool:
     def _finish(self, slot: Slot, outcome: Outcome) -> None:
         trial, slot.trial, slot.phase, slot.deadline = slot.trial, None, "idle", math.inf
         self.events.finished(trial, outcome, slot.name)
+
+
+def pool_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, str]]:
+    """(name, device) of each pool worker: ``workers`` per device."""
+    return [(d if settings.workers == 1 else f"{d}#{w}", d) for d in devices for w in range(settings.workers)]
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_pool(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents,
+             log_name: str = "worker") -> None:
+    """Worker processes, ``workers`` per device; their output goes to RESULTS_DIR/logs/."""
+    pairs = pool_slots(settings, devices)
+    threads = max(1, cores() // len(pairs))  # the cores split between the workers (a trial may set its own)
+    logs = settings.results_path / LOGS_DIR
+    logs.mkdir(parents=True, exist_ok=True)
+    slots = [Slot(name, device, threads, logs / f"{log_name}_{i}.log") for i, (name, device) in enumerate(pairs)]
+    Pool(slots, lambda t: settings.timeout_sec(t.budget_sec), settings.trial_overhead_sec, events).run(trials)

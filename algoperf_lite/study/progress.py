@@ -16,7 +16,7 @@ from rich.text import Text
 
 from algoperf_lite.results import Outcome
 from algoperf_lite.study.plan import PlannedTrial
-from algoperf_lite.trial.progress import outcome_line
+from algoperf_lite.trial.eval_table import outcome_line
 
 
 class StudyEvents(Protocol):

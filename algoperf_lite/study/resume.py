@@ -10,20 +10,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from algoperf_lite import __version__
+from algoperf_lite.version import __version__
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.errors import UserError
-from algoperf_lite.results import (DIAGNOSTICS_FILE, FORMAT_VERSION, OUTCOME_FILE, RULESET_DIRS, Outcome,
-                                   TrialWriter, check_trial, read_evals)
+from algoperf_lite.results import (FORMAT_VERSION, OUTCOME_FILE, OUTPUT_FILES, RULESET_DIRS, SPEC_FILE, STUDY_FILE,
+                                   STUDY_OUTPUTS, Outcome, TrialWriter, check_trial, read_evals)
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.trial.code import code_changes
 from algoperf_lite.trial.config import result_keys
-
-STUDY_FILE = "study.json"
-# What a study writes besides the scores; overwrite=true deletes these and nothing else.
-STUDY_OUTPUTS = (*RULESET_DIRS.values(), STUDY_FILE, "leaderboard.html", "leaderboard_plots", "launcher", "logs",
-                 DIAGNOSTICS_FILE)
 
 
 def trial_state(trial: PlannedTrial) -> tuple[str, str | None]:
@@ -142,8 +137,6 @@ def claim_results_dir(results_dir: Path, record: dict[str, Any], overwrite: bool
         raise UserError(f"{reason}; resume needs the same study: use another results_dir=DIR, "
                         f"or overwrite=true to delete those results and start over")
     if reason:
-        from algoperf_lite.scoring.commands import OUTPUT_FILES
-
         for name in (*STUDY_OUTPUTS, *OUTPUT_FILES):
             path = results_dir / name
             if path.is_dir():
@@ -158,7 +151,7 @@ def record_failure(trial: PlannedTrial, reason: str, wall_time: float, retry: bo
     status failed, not reached, with the reason; the evals it wrote are kept. With
     ``retry`` (its process was killed) a rerun of the study trains it again."""
     writer = TrialWriter(trial.path)
-    if not (trial.path / "spec.json").is_file():
+    if not (trial.path / SPEC_FILE).is_file():
         writer.write_spec(trial.record.to_json())
     for leftover in trial.path.glob(".*.tmp"):  # a write the kill interrupted
         leftover.unlink()

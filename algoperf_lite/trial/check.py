@@ -1,5 +1,5 @@
-"""``algoperf-lite check SUBMISSION``: the quick test of a submission before a long run
-(what ``benchopt test`` is to a benchopt solver).
+"""The quick test of a submission before a long run (``algoperf-lite check SUBMISSION``:
+what ``benchopt test`` is to a benchopt solver).
 
 It loads the submission (which validates its search space), then on every registered
 workload at smoke scale on the CPU (skipping those whose data is not available offline)
@@ -39,7 +39,7 @@ from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.environment import torch_threads
 from algoperf_lite.trial.runner import EvalSchedule, train
 from algoperf_lite.trial.search_space import SearchSpace
-from algoperf_lite.trial.submissions import Submission, load_submission
+from algoperf_lite.trial.submissions import LoadedSubmission, load_submission
 from algoperf_lite.trial.workload_view import WorkloadView
 
 STEPS = 20
@@ -72,7 +72,7 @@ def _probe_loss(workload: spec.Workload, probe: dict):
     return evaluate
 
 
-def _train(workload: spec.Workload, sub: Submission, point: dict | None, batch_size: int,
+def _train(workload: spec.Workload, sub: LoadedSubmission, point: dict | None, batch_size: int,
            steps: int, evals_at: set[int], probe: dict, what: str) -> list[float]:
     """Run ``steps`` steps with the runner; after each step in ``evals_at``, its
     ``prepare_for_eval`` and the probe loss. A submission's exception, or a non-finite
@@ -91,7 +91,7 @@ def _train(workload: spec.Workload, sub: Submission, point: dict | None, batch_s
     return [row["train/loss"] for row in result.evals]
 
 
-def _self_tuning_point(sub: Submission, workload: spec.Workload) -> bool:
+def _self_tuning_point(sub: LoadedSubmission, workload: spec.Workload) -> bool:
     """Whether the submission trains without hyperparameters: with self_tuning.json, or
     (AlgoPerf form) when ``init_optimizer_state`` accepts None."""
     if sub.self_tuning_point is not None:
@@ -106,7 +106,7 @@ def _self_tuning_point(sub: Submission, workload: spec.Workload) -> bool:
     return True
 
 
-def _checks(sub: Submission, workload: spec.Workload, steps: int) -> tuple[str, bool]:
+def _checks(sub: LoadedSubmission, workload: spec.Workload, steps: int) -> tuple[str, bool]:
     """Run the three checks; return (summary line, whether the loss went down), or raise
     CheckFailed."""
     batch_size, _ = sub.batch_size_for(workload)
@@ -138,7 +138,7 @@ def _checks(sub: Submission, workload: spec.Workload, steps: int) -> tuple[str, 
     return f"{trend}; prepare_for_eval leaves training unchanged", last < first
 
 
-def check_workload(sub: Submission, name: str, steps: int = STEPS,
+def check_workload(sub: LoadedSubmission, name: str, steps: int = STEPS,
                    device: torch.device = torch.device("cpu")) -> WorkloadCheck:
     """The three checks on one workload at smoke scale."""
     started = time.perf_counter()
@@ -180,18 +180,3 @@ def check_submission(submission: str, names: list[str] | None = None, steps: int
             report(f"  {result.status.upper():4}  {name:<27} {result.detail} [{result.seconds:.1f} s]")
             results.append(result)
     return results
-
-
-def check_command(submission: str, names: list[str] | None = None) -> int:
-    """Print the checks of ``submission``; 0 if no workload failed (skipped ones do not
-    count) and the loss went down on at least one, else 1."""
-    started = time.perf_counter()
-    results = check_submission(submission, names)
-    counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "skip")}
-    never_down = counts["pass"] > 0 and not any(r.loss_down for r in results)
-    if never_down:
-        print("  FAIL  the training loss went down on no workload")
-    failed = counts["fail"] > 0 or never_down
-    print(f"{'FAILED' if failed else 'OK'}: passed on {counts['pass']} workloads, failed on {counts['fail']}, "
-          f"skipped {counts['skip']}, in {time.perf_counter() - started:.1f} s")
-    return 1 if failed else 0

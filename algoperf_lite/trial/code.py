@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from algoperf_lite.trial.environment import git_commit
+from algoperf_lite.version import __version__
 
 SKIPPED_DIRS = ("__pycache__", ".git", ".ipynb_checkpoints")
 
@@ -39,8 +40,6 @@ def submission_manifest(module_file: Path | None) -> dict[str, str]:
 
 
 def project() -> dict[str, Any]:
-    from algoperf_lite import __version__
-
     return {"version": __version__, "commit": git_commit()}
 
 

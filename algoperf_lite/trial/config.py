@@ -70,7 +70,7 @@ class TrialSettings:
     logger: Optional[str] = field(default=None, metadata=WHERE)
     logger_dir: Optional[str] = field(default=None, metadata=WHERE)
     # Keep the model's weights after init and at the end (weights_init.pt, weights_final.pt in the
-    # trial's folder), for `algoperf-lite diagnose`; untimed. Sizes: results/README.md.
+    # trial's folder), for `algoperf-lite diagnose`; untimed. Sizes: docs/analysis.md.
     save_weights: bool = field(default=False, metadata=WHERE)
     rules: Rules = field(default_factory=lambda: load_rules("v0.6"))  # configs/rules/
 
@@ -92,7 +92,7 @@ class TrialConfig(TrialSettings):
     eval_every_steps: Optional[int] = positive()  # evals by step count (reproducibility checks)
     max_steps: Optional[int] = positive()  # end training after N steps (tests; AlgoPerf's max_global_steps)
     # A chosen point: hp.NAME=VALUE sets NAME in the point the trial would get (recorded as
-    # chosen, and kept apart from tuning trials: results/README.md).
+    # chosen, and kept apart from tuning trials: docs/results.md).
     hp: dict[str, Any] = field(default_factory=dict)
     quiet: bool = field(default=False, metadata=WHERE)  # no live table
     overwrite: bool = field(default=False, metadata=WHERE)  # replace a record already in the trial's folder

@@ -46,7 +46,7 @@ class LoggerChoice:
         TensorBoard's event files go there, W&B makes its ``wandb/`` folder there."""
         if self.logger_dir is not None:
             return Path(self.logger_dir).expanduser().resolve() / results.relative_trial_path(trial_path)
-        return Path(trial_path) / "tensorboard" if self.kind == "tensorboard" else Path(trial_path)
+        return Path(trial_path) / results.TENSORBOARD_DIR if self.kind == "tensorboard" else Path(trial_path)
 
 
 def resolve(logger: str | None, logger_dir: str | None = None) -> LoggerChoice | None:

@@ -67,7 +67,7 @@ class TrialRecord:
 
     @classmethod
     def of(cls, workload: spec.Workload, submission: Any, **fields: Any) -> TrialRecord:
-        """A record for ``submission`` (a loaded :class:`~algoperf_lite.trial.submissions.Submission`)
+        """A record for ``submission`` (a loaded :class:`~algoperf_lite.trial.submissions.LoadedSubmission`)
         on ``workload``: the workload's target, budget, eval period and step hint, the
         submission's batch size, and ``fields`` for anything else (tests, scripts and
         ``check`` train this way; :func:`~algoperf_lite.trial.run.prepare_trial` too)."""

@@ -24,7 +24,7 @@ from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import EvalCallback, WeightsCallback, train
 from algoperf_lite.trial.seeds import derive_seed
 from algoperf_lite.trial.speed import measure
-from algoperf_lite.trial.submissions import Submission, load_submission
+from algoperf_lite.trial.submissions import LoadedSubmission, load_submission
 from algoperf_lite.trial.tuning import trial_point
 
 
@@ -36,7 +36,7 @@ class PreparedTrial:
     record: TrialRecord
     path: Path
     workload: spec.Workload
-    submission: Submission
+    submission: LoadedSubmission
     logger: loggers.LoggerChoice | None = None  # a tracker that also gets the evals (logger=...)
     save_weights: bool = False  # keep the weights after init and at the end (save_weights=true)
 
@@ -80,7 +80,7 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
     return PreparedTrial(record, path, workload, submission, logger, config.save_weights)
 
 
-def trial_point_of(config: TrialConfig, submission: Submission) -> tuple[dict[str, Any] | None, str]:
+def trial_point_of(config: TrialConfig, submission: LoadedSubmission) -> tuple[dict[str, Any] | None, str]:
     """The point the trial gets, and where it came from: the search space (external
     tuning), the submission's self_tuning.json (None here; the runner passes it), or
     "chosen": that point with the ``hp.NAME=VALUE`` values set."""

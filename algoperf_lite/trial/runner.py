@@ -1,4 +1,4 @@
-"""The timed training loop of one trial, exactly as rules.md says.
+"""The timed training loop of one trial, exactly as docs/rules.md says.
 
 Set-up (data onto the device, model init, input queue, optimizer state) is untimed.
 Then: data_selection -> update_params -> divergence and budget checks, every step; an
@@ -26,7 +26,7 @@ from algoperf_lite.trial.loss_watch import LossWatch
 from algoperf_lite.trial.memory import state_bytes
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.seeds import derive_seed
-from algoperf_lite.trial.submissions import Submission
+from algoperf_lite.trial.submissions import LoadedSubmission
 from algoperf_lite.trial.tuning import as_hyperparameters
 from algoperf_lite.trial.workload_view import WorkloadView
 
@@ -98,7 +98,7 @@ def _renamed(inner: torch.nn.Module, outer: torch.nn.Module) -> dict[str, str]:
 
 def train(
     workload: spec.Workload,
-    submission: Submission,
+    submission: LoadedSubmission,
     record: TrialRecord,
     on_eval: EvalCallback | None = None,
     *,

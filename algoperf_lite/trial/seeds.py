@@ -1,4 +1,4 @@
-"""Stable seed derivation (rules.md, "Seeds"): never Python's salted ``hash()``."""
+"""Stable seed derivation (docs/rules.md, "Seeds"): never Python's salted ``hash()``."""
 
 from __future__ import annotations
 

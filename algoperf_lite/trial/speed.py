@@ -1,7 +1,7 @@
 """How fast this machine trains a workload, against the machine that calibrated its
 target: the factor ``budget_scale=auto`` multiplies the workload's budget and eval period
 by, so that "reached within budget" means the same amount of training everywhere
-(rules.md, "Budgets on other machines").
+(docs/rules.md, "Budgets on other machines").
 
 factor = calibration steps/s (the step hint over the budget, from ``targets.json``) / this
 machine's steps/s on the same reference run (the calibration's submission and point),

@@ -9,18 +9,14 @@ of :class:`algoperf_lite.spec.Submission` (v0.6 passes ``train_state`` to
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import difflib
-import hashlib
-import importlib.util
 import inspect
 import json
 import re
 import sys
 import types
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -30,6 +26,7 @@ from algoperf_lite import compat, spec
 from algoperf_lite.errors import UserError
 from algoperf_lite.native import NativeAdapter
 from algoperf_lite.paths import search_path
+from algoperf_lite.trial.importing import exec_file, import_errors, import_from_package_root, package_root, path_digest
 from algoperf_lite.trial.search_space import SearchSpace, load_search_space, parse_search_space
 
 REQUIRED = ("init_optimizer_state", "update_params", "get_batch_size", "data_selection")
@@ -38,7 +35,11 @@ SELF_TUNING_FILE = "self_tuning.json"
 
 
 @dataclass
-class Submission:
+class LoadedSubmission:
+    """A submission as the runner calls it, whatever its form: the functions of the
+    contract (:class:`algoperf_lite.spec.Submission`), AlgoPerf's or the native adapter's,
+    with its search space and where it came from."""
+
     name: str
     path: Path
     form: str  # "native", "algoperf-v0.6" or "algoperf-v0.5"
@@ -97,143 +98,19 @@ def resolve_submission_path(name_or_path: str, submissions_path: Sequence[str] =
     )
 
 
-def _identifiers(parts: Sequence[str]) -> bool:
-    return all(p.isidentifier() for p in parts)
-
-
-def _imported_names(file: Path) -> list[list[str]]:
-    """The absolute dotted imports of ``file`` with at least two parts (``a.b``, ``a.b.c``)."""
-    try:
-        tree = ast.parse(file.read_bytes(), filename=str(file))
-    except (SyntaxError, ValueError):  # reported when the file is executed
-        return []
-    names = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names += [alias.name.split(".") for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module.split("."))
-    return [n for n in names if len(n) >= 2]
-
-
-def package_root(file: Path) -> Path | None:
-    """The folder a submission inside a package tree is imported from, as AlgoPerf imports
-    it from its repository root (``python submission_runner.py
-    --submission_path=submissions/<track>/<name>/submission.py`` imports
-    ``submissions.<track>.<name>.submission``); None for a submission outside one.
-
-    The root is where the submission's own imports of its tree resolve: for an import
-    ``a.b...`` whose ``a`` is a folder above the file, the parent of that folder if
-    ``a/b...`` is there (namespace packages, folders without ``__init__.py``, count:
-    AlgoPerf's rolling-queue submissions sit in such folders). Failing that, the parent of
-    the top of the chain of folders with ``__init__.py`` above the file."""
-    file = file.resolve()
-    folder = file.parent
-    if not file.stem.isidentifier():
-        return None
-    roots = []
-    for dotted in _imported_names(file):
-        for above in (folder, *folder.parents):
-            root = above.parent
-            if (above.name == dotted[0] and _identifiers(dotted) and _identifiers(file.relative_to(root).parts[:-1])
-                    and ((root.joinpath(*dotted)).is_dir() or root.joinpath(*dotted).with_suffix(".py").is_file())):
-                roots.append(root)
-    if roots:
-        return min(roots, key=lambda r: len(r.parts))  # the highest: the whole tree resolves from it
-    if not (folder / "__init__.py").is_file() or not folder.name.isidentifier():
-        return None
-    top = folder
-    while (top.parent / "__init__.py").is_file() and top.parent.name.isidentifier() and top.parent != top:
-        top = top.parent
-    return top.parent
-
-
-# A submission file is executed once per process; a package tree's modules by file, since
-# another tree may later take the same package names in sys.modules.
-_TREE_MODULES: dict[Path, ModuleType] = {}
-_TREE_ROOTS: dict[str, Path] = {}  # top package name -> the root it was last imported from
-
-
-def _package_in(module: ModuleType, folder: Path) -> bool:
-    """Whether ``module``, already imported, is the package in ``folder`` (an installed
-    copy's built-in submissions import ``algoperf_lite...`` from where it is installed)."""
-    paths = list(getattr(module, "__path__", None) or [])
-    return any(Path(p).resolve() == folder.resolve() for p in paths)
-
-
-def _import_from_package_root(file: Path, root: Path) -> ModuleType:
-    """``file`` imported under its package name from ``root``, with ``root`` on sys.path
-    during the import, as AlgoPerf imports it from its repository root."""
-    file = file.resolve()
-    if file in _TREE_MODULES:
-        return _TREE_MODULES[file]
-    module_name = ".".join(file.relative_to(root).with_suffix("").parts)
-    top = module_name.split(".")[0]
-    if top in sys.modules and _TREE_ROOTS.get(top) != root and not _package_in(sys.modules[top], root / top):
-        if top not in _TREE_ROOTS:  # an installed or built-in module, not a submission's tree
-            raise UserError(f"submission {file} sits in a package tree named {top!r} (imported from {root}), "
-                            f"which is also the name of the module {sys.modules[top]!r} already imported here; "
-                            f"rename the tree's top folder")
-        # Another tree of the same name (two checkouts): its submissions keep what they imported.
-        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
-            del sys.modules[name]
-    _TREE_ROOTS[top] = root
-    # The root first, as AlgoPerf has it; then the submission's folder, as for any
-    # submission here (some import their folder's modules by their bare names).
-    entries = [str(root), str(file.parent)]
-    with _import_errors(file, root, top):
-        sys.path[:0] = entries
-        try:
-            module = importlib.import_module(module_name)
-        finally:
-            for entry in entries:
-                sys.path.remove(entry)
-    if Path(module.__file__).resolve() != file:  # cannot happen unless the tree shadows itself
-        raise UserError(f"submission {file}: importing {module_name} from {root} gave {module.__file__}")
-    _TREE_MODULES[file] = module
-    return module
-
-
-@contextmanager
-def _import_errors(file: Path, root: Path | None = None, top: str | None = None) -> Iterator[None]:
-    """The errors of importing a submission, as one UserError each."""
-    try:
-        yield
-    except SyntaxError as e:
-        raise UserError(f"submission {file}: syntax error in {e.filename}, line {e.lineno}: {e.msg}; fix the file") from e
-    except ModuleNotFoundError as e:
-        if top is not None and e.name and e.name.split(".")[0] == top:
-            raise UserError(
-                f"submission {file} imports {e.name!r}, which is not in its package tree: it is imported "
-                f"from {root} (as from AlgoPerf's repository root), where there is no {e.name.replace('.', '/')}; "
-                f"the submission expects another repository layout"
-            ) from e
-        raise UserError(
-            f"submission {file} imports {e.name!r}, which is not installed; "
-            f"install it (see the submission's requirements) and retry"
-        ) from e
-
-
 def _import_module(file: Path) -> ModuleType:
+    """The submission's module, executed once per process: under its package name from its
+    tree's root, else under a name of its own with its folder on sys.path (a submission may
+    import its own helper files)."""
     compat.install()
     root = package_root(file)
     if root is not None:
-        return _import_from_package_root(file, root)
-    path = file.parent
-    digest = hashlib.sha256(str(file).encode()).hexdigest()[:8]
-    module_name = f"algoperf_lite_submission_{path.name}_{digest}"
+        return import_from_package_root(file, root)
+    module_name = f"algoperf_lite_submission_{file.parent.name}_{path_digest(file)}"
     if module_name in sys.modules:
         return sys.modules[module_name]
-    module_spec = importlib.util.spec_from_file_location(module_name, file)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.path.insert(0, str(path))  # so that a submission can import its own helper files
-    try:
-        with _import_errors(file):
-            module_spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path))
-    sys.modules[module_name] = module
-    return module
+    with import_errors(file):
+        return exec_file(file, module_name, search=[file.parent])
 
 
 def _check_functions(name: str, module: ModuleType, required: tuple[str, ...]) -> None:
@@ -273,12 +150,12 @@ def _accepts_train_state(fn: Any) -> bool:
 
 
 def native_submission(name: str, path: Path, source: Any, space: SearchSpace | None,
-                      self_tuning_point: dict[str, Any] | None, module_file: Path | None = None) -> Submission:
-    """A native submission as a :class:`Submission`, through the native adapter; ``source``
+                      self_tuning_point: dict[str, Any] | None, module_file: Path | None = None) -> LoadedSubmission:
+    """A native submission as a :class:`LoadedSubmission`, through the native adapter; ``source``
     is its module, or any object with ``make_optimizer`` (and optional ``schedule``,
     ``batch_size``)."""
     adapter = NativeAdapter(source)
-    return Submission(
+    return LoadedSubmission(
         name, path, "native", space,
         adapter.init_optimizer_state, adapter.update_params, adapter.get_batch_size,
         adapter.data_selection, None, self_tuning_point, module_file,
@@ -288,11 +165,11 @@ def native_submission(name: str, path: Path, source: Any, space: SearchSpace | N
 # Submissions built from Python objects (algoperf_lite.api), by name: a config names one
 # as "python:<name>". They live in this process only.
 PYTHON_PREFIX = "python:"
-_PYTHON_SUBMISSIONS: dict[str, Submission] = {}
+_PYTHON_SUBMISSIONS: dict[str, LoadedSubmission] = {}
 
 
 def python_submission(make_optimizer: Any, name: str, search_space: Any = None, schedule: Any = None,
-                      batch_size: int | None = None, self_tuning_point: dict[str, Any] | None = None) -> Submission:
+                      batch_size: int | None = None, self_tuning_point: dict[str, Any] | None = None) -> LoadedSubmission:
     """A native submission from Python objects: ``make_optimizer(model, hp, workload)``, a
     search space (AlgoPerf's format as a mapping or list of points, or a file), an optional
     schedule and batch size, and the point it gets under self-tuning."""
@@ -318,14 +195,14 @@ def python_submission(make_optimizer: Any, name: str, search_space: Any = None, 
                              Path(source_file) if source_file and Path(source_file).is_file() else None)
 
 
-def register_python_submission(submission: Submission) -> str:
+def register_python_submission(submission: LoadedSubmission) -> str:
     """Make ``submission`` loadable in this process under the name a config gives it,
     ``python:<name>`` (returned); one registered later under the same name replaces it."""
     _PYTHON_SUBMISSIONS[submission.name] = submission
     return PYTHON_PREFIX + submission.name
 
 
-def _registered(name: str, search_space: str | None) -> Submission:
+def _registered(name: str, search_space: str | None) -> LoadedSubmission:
     try:
         submission = _PYTHON_SUBMISSIONS[name]
     except KeyError:
@@ -338,7 +215,7 @@ def _registered(name: str, search_space: str | None) -> Submission:
 
 
 def load_submission(name_or_path: str, submissions_path: Sequence[str] = (),
-                    search_space: str | None = None) -> Submission:
+                    search_space: str | None = None) -> LoadedSubmission:
     """Load a submission by name or path (or ``python:<name>``, one registered in this
     process); ``search_space`` (a file) replaces its own tuning search space (AlgoPerf's
     ``--tuning_search_space``)."""
@@ -362,7 +239,7 @@ def load_submission(name_or_path: str, submissions_path: Sequence[str] = (),
         def update_params(*args: Any, train_state: Any = None, **kwargs: Any) -> spec.UpdateReturn:
             return update(*args, **kwargs)
 
-    return Submission(
+    return LoadedSubmission(
         name, path, form, space, module.init_optimizer_state, update_params,
         module.get_batch_size, module.data_selection, getattr(module, "prepare_for_eval", None),
         self_tuning_point, file,

@@ -1,4 +1,4 @@
-"""Which hyperparameter point a trial gets under a ruleset (rules.md), and the object a
+"""Which hyperparameter point a trial gets under a ruleset (docs/rules.md), and the object a
 submission receives it as."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The view exposes exactly the public names of :class:`spec.WorkloadContract` (model_fn,
 loss_fn, parameter shapes and types, step hint, budget, ...), read from the workload it
 wraps. The data splits and the eval are not among them, so validation and test data are
-not reachable through what a submission is handed (rules.md, "What a submission may not
+not reachable through what a submission is handed (docs/rules.md, "What a submission may not
 do"). Python cannot stop deliberate introspection; the rules forbid it."""
 
 from __future__ import annotations

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
-import importlib.util
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -22,6 +19,7 @@ import torch
 from algoperf_lite import spec
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import builtin_dir, search_path
+from algoperf_lite.trial.importing import exec_file, path_digest
 
 SCALES = ("smoke", "full")
 
@@ -38,18 +36,14 @@ def _module_name(file: Path) -> str:
     family = file.parent.name
     if file.parent.parent == builtin_dir("workloads"):
         return f"algoperf_lite_workloads.{family}"
-    return f"algoperf_lite_workloads.{family}_{hashlib.sha256(str(file).encode()).hexdigest()[:8]}"
+    return f"algoperf_lite_workloads.{family}_{path_digest(file)}"
 
 
 @functools.cache
 def _discover(roots: tuple[Path, ...]) -> dict[str, Registered]:
     found: dict[str, Registered] = {}
     for file in (f for root in roots for f in sorted(root.glob("*/workload.py"))):
-        module_name = _module_name(file)
-        module_spec = importlib.util.spec_from_file_location(module_name, file)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_name] = module
-        module_spec.loader.exec_module(module)
+        module = exec_file(file, _module_name(file))
         for name, cls in getattr(module, "WORKLOADS", {}).items():
             if name in found:
                 raise UserError(f"workload {name!r} is registered twice ({found[name].folder} and {file.parent}); "
@@ -69,7 +63,7 @@ def workload_classes(workloads_path: Sequence[str] = ()) -> dict[str, Registered
 
 
 def with_held_out_variants(names: tuple[str, ...], workloads_path: Sequence[str] = ()) -> tuple[str, ...]:
-    """``names`` followed by the held-out variants of each (rules.md, AlgoPerf v0.5)."""
+    """``names`` followed by the held-out variants of each (docs/rules.md, AlgoPerf v0.5)."""
     variants = [v for base in names for v, entry in sorted(workload_classes(workloads_path).items())
                 if entry.cls.variant_of == base and v not in names]
     return (*names, *dict.fromkeys(variants))

@@ -8,9 +8,22 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from algoperf_lite.console import stdout_console
 from algoperf_lite.data import DATASETS, DownloadError, fetch
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
+
+
+def data_command(name: str | None, overrides: list[str], console: Console | None = None) -> int:
+    """``data download [NAME] [data_dir=DIR]``: :func:`download_command` with the data
+    directory an override gives (the only one it takes)."""
+    data_dir = None
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        if key != "data_dir" or not sep:
+            raise UserError(f"bad argument {override!r}: `data download NAME` takes only data_dir=DIR")
+        data_dir = value
+    return download_command(name, data_dir, console or stdout_console())
 
 
 def download_command(name: str | None, data_dir: str | None, console: Console) -> int:

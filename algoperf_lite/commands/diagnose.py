@@ -31,17 +31,17 @@ from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.console import stdout_console
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
-from algoperf_lite.results import DIAGNOSTICS_FILE, WEIGHTS_MOMENTS, relative_trial_path, weights_file
+from algoperf_lite.results import DIAGNOSTICS_FILE, STUDY_FILE, WEIGHTS_MOMENTS, relative_trial_path, weights_file
 from algoperf_lite.scoring.results_dir import read_json, read_results_dir
 from algoperf_lite.scoring.time_to_target import study_picks
 from algoperf_lite.scoring.trial_index import TrialIndex, best_trial_paths
 from algoperf_lite.trial.workloads import build_workload, resolve_device
 
-from .hessian import top_eigenvalue
-from .landscape import directions, line, plane
-from .probe import Probe
-from .settings import DiagnoseSettings
-from .tokens import is_sequence_model, loss_by_frequency
+from algoperf_lite.diagnose.hessian import top_eigenvalue
+from algoperf_lite.diagnose.landscape import directions, line, plane
+from algoperf_lite.diagnose.probe import Probe
+from algoperf_lite.diagnose.settings import DiagnoseSettings
+from algoperf_lite.diagnose.tokens import is_sequence_model, loss_by_frequency
 
 FORMAT_VERSION = 1
 
@@ -178,7 +178,7 @@ def diagnose(results_dir: Path, settings: DiagnoseSettings | None = None, device
     previous = read_json(out) if out.is_file() else {}
     same_settings = previous.get("settings") == dataclasses.asdict(settings) and not force
     entries: dict[str, Any] = dict(previous.get("cells") or {}) if same_settings else {}
-    config = (read_json(results_dir / "study.json").get("config") or {})
+    config = read_json(results_dir / STUDY_FILE).get("config") or {}
     data_dir = resolve_data_dir(config.get("data_dir"))
     console.print(f"diagnosing {len(ready)} best trial(s) of {escape(str(results_dir))} on {target} "
                   f"({torch.get_num_threads()} threads): batch {settings.batch_size}, line {settings.line_points}, "
@@ -203,3 +203,11 @@ def diagnose(results_dir: Path, settings: DiagnoseSettings | None = None, device
     console.print(f"{out} is up to date ({time.perf_counter() - started:.0f} s); `algoperf-lite report "
                   f"{escape(str(results_dir))}` adds it to the page")
     return out
+
+
+def diagnose_command(results_dir: Path, settings: DiagnoseSettings, device: str = "cpu", threads: int | None = 1,
+                     submissions: Sequence[str] = (), workloads: Sequence[str] = (), force: bool = False,
+                     console: Console | None = None) -> int:
+    """What the CLI runs: :func:`diagnose`, exit code 0 (bad input raises UserError: exit 2)."""
+    diagnose(results_dir, settings, device, threads, submissions, workloads, force, console)
+    return 0

@@ -1,4 +1,5 @@
-"""`algoperf-lite study [overrides] [--dry-run]`: plan, validate, run (resuming), score.
+"""``algoperf-lite study [overrides] [--dry-run | --status | --cfg]``: plan, validate, run
+(resuming), score; :func:`run_configured_study` is what ``algoperf_lite.run_study`` calls too.
 
 config (configs/study.yaml) -> plan: one trial config per trial, all prepared and
 validated before any training -> study.json -> executor -> results dir -> scores and
@@ -14,43 +15,48 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from algoperf_lite.configs import load_config
+from algoperf_lite.commands.report import report_command
+from algoperf_lite.commands.score import score_command
+from algoperf_lite.configs import config_yaml, load_config
 from algoperf_lite.console import stdout_console
+from algoperf_lite.errors import UserError
+from algoperf_lite.results import LEADERBOARD_FILE, STUDY_FILE, read_outcome
+from algoperf_lite.study.budget_scale import measure_budget_scale
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.executors import (plan_device, resolve_devices, run_trials, slot_names, worker_slots,
                                            worker_threads)
-from algoperf_lite.study.lock import results_lock
+from algoperf_lite.study.launcher import live_jobs
+from algoperf_lite.study.lock import holder, results_lock
 from algoperf_lite.study.plan import PlannedTrial, plan_hash, prepare_plan, trial_configs
 from algoperf_lite.study.progress import StudyProgress
 from algoperf_lite.study.resume import claim_results_dir, recorded_budget_scale, refusal, study_record, trial_state
-from algoperf_lite.study.speed import measure_budget_scale
 from algoperf_lite.study.summary import print_plan, print_summary
+from algoperf_lite.trial.submissions import PYTHON_PREFIX
 
 
 def score_study(results_dir: Path, reference: str | None) -> None:
     """The study's scores (tables and CSVs) and its leaderboard page."""
-    from algoperf_lite.scoring.commands import report_command, score_command
-
     score_command(results_dir, None, reference=reference)
     report_command(results_dir)
 
 
 def study_command(overrides: list[str], dry_run: bool = False, console: Console | None = None,
-                  status: bool = False) -> int:
-    """Run (or with ``dry_run`` only print, with ``status`` only report on) the study that
-    ``overrides`` of configs/study.yaml describe. Bad input raises UserError before any training."""
-    settings, console = load_config("study", overrides), console or stdout_console()
-    return print_status(settings, console) if status else run_study(settings, overrides, dry_run, console)
+                  status: bool = False, cfg: bool = False) -> int:
+    """Run (or with ``dry_run`` only print, with ``status`` only report on, with ``cfg`` print
+    the config of) the study that ``overrides`` of configs/study.yaml describe. Bad input
+    raises UserError before any training."""
+    console = console or stdout_console()
+    if cfg:
+        console.print(config_yaml("study", overrides), markup=False, end="")
+        return 0
+    settings = load_config("study", overrides)
+    return print_status(settings, console) if status else run_configured_study(settings, overrides, dry_run, console)
 
 
 def print_status(settings: StudyConfig, console: Console, shown: int = 20) -> int:
     """Where a study stands: its trials done (by how they ended), running, queued, failed,
     interrupted and not started, read from its results directory (and, for a launcher,
     the scheduler)."""
-    from algoperf_lite.results import read_outcome
-    from algoperf_lite.study.launcher import live_jobs
-    from algoperf_lite.study.lock import holder
-
     devices = resolve_devices(settings)
     plan = prepare_plan(trial_configs(dataclasses.replace(settings, budget_scale=1.0), plan_device(settings, devices)))
     results_dir, running_study = settings.results_path, holder(settings.results_path)
@@ -85,7 +91,7 @@ def _scaled(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial
         return settings  # given, or not needed (each trial's record says which)
     recorded = None if settings.overwrite else recorded_budget_scale(settings.results_path)
     if recorded is not None:
-        how = f"reused from {settings.results_path / 'study.json'}"
+        how = f"reused from {settings.results_path / STUDY_FILE}"
     elif dry_run:
         console.print("budget_scale=auto: budgets below are the workloads' own; the study measures this machine "
                       "against each calibration before its first trial")
@@ -103,8 +109,12 @@ def _scaled(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial
     return dataclasses.replace(settings, budget_scale=recorded)
 
 
-def run_study(settings: StudyConfig, overrides: list[str], dry_run: bool, console: Console) -> int:
+def run_configured_study(settings: StudyConfig, overrides: list[str], dry_run: bool, console: Console) -> int:
     """``overrides`` are passed on to a launcher's jobs, which compose the config anew."""
+    in_process = [n for n in settings.study.submissions if n.startswith(PYTHON_PREFIX)]
+    if in_process and settings.executor_kind != "sequential":
+        raise UserError(f"{', '.join(in_process)} live in this process (given as Python objects): they need "
+                        f"executor='sequential', not {settings.executor_kind}; give folders to run elsewhere")
     devices = resolve_devices(settings)
     device = plan_device(settings, devices)
     unscaled = dataclasses.replace(settings, budget_scale=1.0) if settings.budget_scale == "auto" else settings
@@ -139,8 +149,6 @@ def _run(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial], 
     claim_results_dir(results_dir, record, settings.overwrite)
     todo = [t for t in plan if states[t.index][0] != "finished"]  # each reruns from a clean folder
     if settings.executor_kind == "launcher":  # a trial whose job of an earlier run is still alive is left to it
-        from algoperf_lite.study.launcher import live_jobs
-
         live = live_jobs(results_dir)
         todo = [t for t in todo if str(t.path.relative_to(results_dir)) not in live]
         if live:
@@ -153,6 +161,6 @@ def _run(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial], 
     if settings.score:
         reference = settings.study.reference_submission
         score_study(results_dir, reference if reference in set(record["submissions"]) else None)
-    console.print(f"results: {results_dir}" + (f", leaderboard: {results_dir / 'leaderboard.html'}"
+    console.print(f"results: {results_dir}" + (f", leaderboard: {results_dir / LEADERBOARD_FILE}"
                                                if settings.score else ""))
     return 0

@@ -16,7 +16,9 @@ of wall seconds: with one torch thread that is the work itself, and other proces
 shared machine barely move it (wall time is what trials are scored on; the CPU-time
 figure tells what the runner's own code adds).
 
-Torch and the trial machinery only (no Hydra), so that it runs on a bare GPU machine.
+Torch and the trial machinery only (no Hydra), so that it runs on a bare GPU machine. A
+helper module of the scripts beside it, imported as ``overhead`` (a script's own folder is
+first on its ``sys.path``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from algoperf_lite import data, spec
 from algoperf_lite.trial.clock import SubmissionClock, device_synchronizer
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import train
-from algoperf_lite.trial.submissions import Submission
+from algoperf_lite.trial.submissions import LoadedSubmission
 from algoperf_lite.trial.tuning import as_hyperparameters
 from algoperf_lite.workload_kit import TensorData
 
@@ -47,7 +49,7 @@ POINT = {"learning_rate": 1e-3, "one_minus_beta1": 0.1, "beta2": 0.999, "weight_
 Timer = Callable[[], float]
 
 
-def bare_loop(workload: spec.Workload, submission: Submission, batch_size: int, steps: int,
+def bare_loop(workload: spec.Workload, submission: LoadedSubmission, batch_size: int, steps: int,
               point: dict[str, Any] | None = None, timer: Timer = time.perf_counter) -> float:
     """Seconds per step of the same training written directly in PyTorch: the native
     submission's optimizer and schedule, the workload's model and loss."""
@@ -91,7 +93,7 @@ class PerStepSyncClock(SubmissionClock):
         return super().host_elapsed()
 
 
-def runner_record(workload: spec.Workload, submission: Submission, batch_size: int, steps: int,
+def runner_record(workload: spec.Workload, submission: LoadedSubmission, batch_size: int, steps: int,
                   point: dict[str, Any] | None = None, **fields: Any) -> TrialRecord:
     """A record for K steps with evals only where the runner must (after step 1, at the end)."""
     return TrialRecord.of(workload, submission, hyperparameters=point or POINT, batch_size=batch_size,
@@ -99,7 +101,7 @@ def runner_record(workload: spec.Workload, submission: Submission, batch_size: i
                           **fields)
 
 
-def runner_loop(workload: spec.Workload, submission: Submission, batch_size: int, steps: int,
+def runner_loop(workload: spec.Workload, submission: LoadedSubmission, batch_size: int, steps: int,
                 clock: SubmissionClock | None = None, point: dict[str, Any] | None = None,
                 **fields: Any) -> float:
     """Seconds per step on the runner's submission clock (its evals excluded)."""
@@ -110,7 +112,7 @@ def runner_loop(workload: spec.Workload, submission: Submission, batch_size: int
     return result.submission_time / steps
 
 
-def runner_bookkeeping(workload: spec.Workload, submission: Submission, steps: int = 100_000,
+def runner_bookkeeping(workload: spec.Workload, submission: LoadedSubmission, steps: int = 100_000,
                        repeats: int = 5) -> float:
     """Seconds per step of the runner's own code: ``steps`` steps of a submission whose
     step only computes a one-element loss through the workload (so the divergence check
@@ -199,7 +201,7 @@ class Overhead:
         return text
 
 
-def measure_overhead(workload: spec.Workload, submission: Submission, steps: int, repeats: int,
+def measure_overhead(workload: spec.Workload, submission: LoadedSubmission, steps: int, repeats: int,
                      sync_check: bool = False, batch_size: int | None = None, autocast: bool = False,
                      warmup_steps: int = 20, timer: Timer = time.perf_counter,
                      on_repeat: Callable[[int, Overhead], None] | None = None) -> Overhead:
