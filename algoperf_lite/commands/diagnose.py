@@ -29,19 +29,19 @@ from rich.markup import escape
 
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.console import stdout_console
+from algoperf_lite.diagnose.hessian import top_eigenvalue
+from algoperf_lite.diagnose.landscape import directions, line, plane
+from algoperf_lite.diagnose.probe import Probe
+from algoperf_lite.diagnose.settings import DiagnoseSettings
+from algoperf_lite.diagnose.tokens import is_sequence_model, loss_by_frequency
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.results import DIAGNOSTICS_FILE, STUDY_FILE, WEIGHTS_MOMENTS, relative_trial_path, weights_file
 from algoperf_lite.scoring.results_dir import read_json, read_results_dir
 from algoperf_lite.scoring.time_to_target import study_picks
 from algoperf_lite.scoring.trial_index import TrialIndex, best_trial_paths
+from algoperf_lite.trial.environment import torch_threads
 from algoperf_lite.trial.workloads import build_workload, resolve_device
-
-from algoperf_lite.diagnose.hessian import top_eigenvalue
-from algoperf_lite.diagnose.landscape import directions, line, plane
-from algoperf_lite.diagnose.probe import Probe
-from algoperf_lite.diagnose.settings import DiagnoseSettings
-from algoperf_lite.diagnose.tokens import is_sequence_model, loss_by_frequency
 
 FORMAT_VERSION = 1
 
@@ -169,10 +169,8 @@ def diagnose(results_dir: Path, settings: DiagnoseSettings | None = None, device
     for c in cells:
         if c not in ready:
             console.print(f"skipped {escape(c.label)}: its best trial {relative_trial_path(c.path)} saved no weights")
-    if threads is not None:
-        if threads < 1:
-            raise UserError(f"--threads must be an integer >= 1, got {threads}")
-        torch.set_num_threads(threads)
+    if threads is not None and threads < 1:
+        raise UserError(f"--threads must be an integer >= 1, got {threads}")
     target = resolve_device(device)
     out = results_dir / DIAGNOSTICS_FILE
     previous = read_json(out) if out.is_file() else {}
@@ -180,26 +178,29 @@ def diagnose(results_dir: Path, settings: DiagnoseSettings | None = None, device
     entries: dict[str, Any] = dict(previous.get("cells") or {}) if same_settings else {}
     config = read_json(results_dir / STUDY_FILE).get("config") or {}
     data_dir = resolve_data_dir(config.get("data_dir"))
-    console.print(f"diagnosing {len(ready)} best trial(s) of {escape(str(results_dir))} on {target} "
-                  f"({torch.get_num_threads()} threads): batch {settings.batch_size}, line {settings.line_points}, "
-                  f"plane {settings.grid}x{settings.grid}, up to {settings.max_products} Hessian-vector products each")
     started, probes = time.perf_counter(), {}
-    for cell in ready:
-        old = entries.get(cell.key) or {}
-        if old.get("trial") == str(relative_trial_path(cell.path)) and old.get("weights") == weights_hash(cell.path):
-            console.print(f"  {escape(cell.label)}: unchanged since the last run, kept")
-            continue
-        where = (cell.workload, cell.spec.get("scale", "smoke"))
-        if where not in probes:
-            workload = build_workload(where[0], where[1], target, data_dir, config.get("workloads_path") or ())
-            probes[where] = Probe.of(workload, settings.batch_size, settings.seed, settings.token_batches)
-        entries[cell.key] = diagnose_cell(cell, probes[where], settings, target)
-        write_json_atomic(out, {"format_version": FORMAT_VERSION, "settings": dataclasses.asdict(settings),
-                                "device": str(target), "cells": entries})
-        e = entries[cell.key]
-        console.print(f"  {escape(cell.label)}: sharpness {_fmt(e['sharpness'])} ({e['hessian_products']} "
-                      f"Hessian-vector products), loss {_fmt(e['loss_init'])} at init, {_fmt(e['loss_final'])} "
-                      f"trained, {e['seconds']:.1f} s")
+    with torch_threads(threads):
+        console.print(f"diagnosing {len(ready)} best trial(s) of {escape(str(results_dir))} on {target} "
+                      f"({torch.get_num_threads()} thread(s)): batch {settings.batch_size}, line "
+                      f"{settings.line_points}, plane {settings.grid}x{settings.grid}, up to {settings.max_products} "
+                      f"Hessian-vector products each")
+        for i, cell in enumerate(ready, 1):
+            label = f"[{i}/{len(ready)}] {escape(cell.label)}"
+            old = entries.get(cell.key) or {}
+            if old.get("trial") == str(relative_trial_path(cell.path)) and old.get("weights") == weights_hash(cell.path):
+                console.print(f"  {label}: unchanged since the last run, kept")
+                continue
+            with console.status(f"  {label}: diagnosing its best trial"):
+                where = (cell.workload, cell.spec.get("scale", "smoke"))
+                if where not in probes:
+                    workload = build_workload(where[0], where[1], target, data_dir, config.get("workloads_path") or ())
+                    probes[where] = Probe.of(workload, settings.batch_size, settings.seed, settings.token_batches)
+                e = entries[cell.key] = diagnose_cell(cell, probes[where], settings, target)
+            write_json_atomic(out, {"format_version": FORMAT_VERSION, "settings": dataclasses.asdict(settings),
+                                    "device": str(target), "cells": entries})
+            console.print(f"  {label}: sharpness {_fmt(e['sharpness'])} ({e['hessian_products']} Hessian-vector "
+                          f"products), loss {_fmt(e['loss_init'])} at init, {_fmt(e['loss_final'])} trained, "
+                          f"{e['seconds']:.1f} s")
     console.print(f"{out} is up to date ({time.perf_counter() - started:.0f} s); `algoperf-lite report "
                   f"{escape(str(results_dir))}` adds it to the page")
     return out
