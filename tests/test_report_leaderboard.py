@@ -238,3 +238,15 @@ def test_analysis_sections(site: Path, page: Page) -> None:
     assert set(cost_csv["ruleset"]) == {"external_tuning"} and (cost_csv["k"] <= cost_csv["n_points"]).all()
     points = pd.read_csv(site / "sensitivity.csv")
     assert set(points["hyperparameter"]) == {"learning_rate", "weight_decay", "lr"}
+
+
+def test_above_the_chord() -> None:
+    from algoperf_lite.report.analysis import above_chord
+
+    # The chord from 2 (a = 0) to 1 (a = 1) is 1.5 at a = 0.5: a loss of 1.8 there is 0.3 above it;
+    # points outside [0, 1] do not count, and a path below its chord gives 0 (its ends).
+    entry = {"loss_init": 2.0, "loss_final": 1.0, "line": {"alpha": [-0.5, 0.0, 0.5, 1.0], "loss": [9.0, 2.0, 1.8, 1.0]}}
+    assert above_chord(entry) == pytest.approx(0.3)
+    entry["line"]["loss"] = [9.0, 2.0, 1.2, 1.0]
+    assert above_chord(entry) == 0.0
+    assert above_chord({"loss_init": None, "loss_final": 1.0}) is None

@@ -94,6 +94,16 @@ def tuning_cost_section(cost: pd.DataFrame, order: Sequence[str], workloads: Seq
     return {"rows": rows, "figures": figures}
 
 
+def above_chord(entry: dict[str, Any]) -> float | None:
+    """The largest excess, over a in [0, 1], of the loss on the line above the chord between its ends."""
+    line, start, end = entry.get("line") or {}, entry.get("loss_init"), entry.get("loss_final")
+    if start is None or end is None:
+        return None
+    gaps = [v - ((1 - a) * start + a * end) for a, v in zip(line.get("alpha", []), line.get("loss", []))
+            if v is not None and 0 <= a <= 1]
+    return max(gaps, default=None)
+
+
 def landscape_section(diagnostics: dict[str, Any], ruleset: str, order: Sequence[str], workloads: Sequence[str],
                       best: dict[tuple, str], results_dir: Path, figure: FigureFn) -> dict:
     """Sharpness and the loss around each best trial's final weights, from diagnostics.json; where
@@ -122,15 +132,13 @@ def landscape_section(diagnostics: dict[str, Any], ruleset: str, order: Sequence
         if not mine:
             continue
         for sub, e in mine:
-            line = e.get("line") or {}
-            between = [v for a, v in zip(line.get("alpha", []), line.get("loss", [])) if v is not None and 0 <= a <= 1]
             rows.append({
                 "workload": w, "submission": sub,
                 "time": _fmt(e.get("time_to_target"), ".3g", " s") if e.get("reached") else "not reached",
                 "sharpness": _fmt(e.get("sharpness"), ".4g") + ("" if e.get("hessian_converged", True) else " (not converged)"),
                 "sharpness_raw": "" if e.get("sharpness") is None else repr(float(e["sharpness"])),
                 "loss_init": _fmt(e.get("loss_init"), ".4g"), "loss_final": _fmt(e.get("loss_final"), ".4g"),
-                "line_max": _fmt(max(between) if between else None, ".4g"),
+                "above_chord": _fmt(above_chord(e), ".3g"),
             })
         figures.append({"workload": w, "kind": "line", "image": figure(analysis_plots.line_figure(
             [(sub, e["line"]["alpha"], e["line"]["loss"]) for sub, e in mine],
@@ -146,6 +154,7 @@ def landscape_section(diagnostics: dict[str, Any], ruleset: str, order: Sequence
     batch = settings.get("batch_size")
     note = (f"Training loss on a fixed batch of {batch} examples of each workload's training data (the same for every "
             f"submission; dropout off, BatchNorm on batch statistics). Sharpness: the largest eigenvalue of its "
-            f"Hessian at the final weights (Lanczos on Hessian-vector products). Highest on the line: the largest loss "
-            f"between the initial (a = 0) and final (a = 1) weights.")
+            f"Hessian at the final weights (Lanczos on Hessian-vector products). Above the chord: how far the loss on the "
+            f"straight path from the initial (a = 0) to the final (a = 1) weights rises above the straight line between "
+            f"its two ends (0: never; a barrier on the way where it is large).")
     return {"available": True, "how": how, "stale": stale, "rows": rows, "figures": figures, "note": note}
