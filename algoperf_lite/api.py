@@ -213,7 +213,8 @@ def run_study(submissions: Sequence[Any], workloads: Sequence[str], *, preset: s
     scale); ``name`` names the study (and its default results dir). ``settings`` are
     ``study``'s keys (``results_dir``, ``ruleset``, ``devices``, ``workers``, ``quiet``,
     ``logger``, ...). Submissions given as Python objects run in this process, so they
-    need the sequential executor (the default)."""
+    need the sequential executor (the default); every other trial runs in a fresh
+    process, so a script calling this needs ``if __name__ == "__main__":``."""
     from algoperf_lite.commands.study import run_configured_study
     from algoperf_lite.configs import load_config
     from algoperf_lite.console import stdout_console
@@ -225,7 +226,7 @@ def run_study(submissions: Sequence[Any], workloads: Sequence[str], *, preset: s
         study_keys["study.name"] = name
     args = [*chosen, *(f"{k}={hydra_value(v)}" for k, v in study_keys.items()), *overrides_of(settings), *overrides]
     config = load_config("study", args)
-    run_configured_study(config, args, dry_run, stdout_console())
+    run_configured_study(config, dry_run, stdout_console())
     return config.results_path
 
 

@@ -42,7 +42,7 @@ def weights_file(path: Path, moment: str) -> Path:
 STUDY_FILE = "study.json"  # the plan and the resolved config, written by the study
 LOCK_FILE = ".lock"  # while a study runs: its holder
 LOGS_DIR = "logs"  # the pool workers' output
-LAUNCHER_DIR = "launcher"  # a Hydra launcher's job folders and logs
+LAUNCHER_DIR = "launcher"  # the cluster jobs' folders (scripts, logs, results) and jobs.json
 JOBS_FILE = f"{LAUNCHER_DIR}/jobs.json"  # trial folder (relative) -> its launcher job
 # What scoring writes: the scores, and the tuning analyses (tuning_cost.csv; sensitivity.csv for a results dir).
 OUTPUT_FILES = ("scores.csv", "time_to_target.csv", "performance_profiles.csv", "tuning_cost.csv", "sensitivity.csv")
@@ -68,6 +68,13 @@ def algoperf_output_dir(logs_dir: Path) -> Path:
 
 
 # --- layout: RESULTS_DIR/<ruleset>/<submission>/study_<k>/<workload>/trial_<i>/ ---------------
+
+def trial_lock_file(trial_path: Path) -> Path:
+    """The lock of whatever writes a trial folder: beside it (the folder is deleted and
+    made anew by a rerun), hidden, so that no reader takes it for a trial."""
+    return Path(trial_path).parent / f".{Path(trial_path).name}.lock"
+
+
 
 def trial_dir(results_dir: Path, ruleset: str, submission: str, study: int, workload: str, trial: int,
               chosen: bool = False) -> Path:

@@ -137,7 +137,7 @@ def test_bad_python_submissions_are_user_errors_before_training(tmp_path):
 
 
 def test_run_refuses_a_results_dir_that_a_study_holds_as_the_command_does(tmp_path):
-    from algoperf_lite.study.lock import results_lock
+    from algoperf_lite.locks import results_lock
 
     with results_lock(tmp_path), pytest.raises(UserError, match="is in use by a study"):
         algoperf_lite.run(device="cpu", budget_scale=1, max_steps=1, quiet=True, results_dir=str(tmp_path))

@@ -61,7 +61,7 @@ def test_a_number_overrides_and_fixed_budgets_need_no_measurement(tmp_path, give
 
 def test_held_out_variants_take_their_base_workloads_factor():
     settings = load_config("study", ["study=smoke", "rules=v0.5"])
-    scales = study_speed.measure_budget_scale(settings, [], ("digits_logreg", "digits_logreg_zero_init"), "smoke",
+    scales = study_speed.measure_budget_scale(settings, ("digits_logreg", "digits_logreg_zero_init"), "smoke",
                                               [("cpu", "cpu")], 1)
     base, variant = scales["digits_logreg"], scales["digits_logreg_zero_init"]
     assert variant["from_base_workload"] == "digits_logreg" and variant["factor"] == base["factor"]
@@ -69,7 +69,7 @@ def test_held_out_variants_take_their_base_workloads_factor():
 
 def test_a_pool_measures_with_every_worker_at_once():
     settings = load_config("study", ["study=smoke", "executor=pool", "workers=2"])
-    scales = study_speed.measure_budget_scale(settings, [], ("digits_logreg",), "smoke",
+    scales = study_speed.measure_budget_scale(settings, ("digits_logreg",), "smoke",
                                               [("cpu#0", "cpu"), ("cpu#1", "cpu")], 1)
     entry = scales["digits_logreg"]
     assert entry["concurrency"] == 2 and len(entry["steps_per_sec_per_worker"]) == 2

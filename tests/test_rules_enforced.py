@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 
 import pytest
 import torch
@@ -25,6 +26,45 @@ def test_the_view_exposes_the_contract_but_no_data(digits):
             getattr(view, forbidden)
     with pytest.raises(AttributeError, match="may not change"):
         view.step_hint = 1
+
+
+# A function's internals (its closure cells, its module's globals, its code) lead anywhere
+# in Python: what docs/rules.md says the rules forbid but Python cannot prevent.
+INTERNALS = {"__closure__", "__globals__", "__builtins__", "__code__", "__func__"}
+
+
+def _reachable(root: object, depth: int = 3) -> list[object]:
+    """Every object reached from ``root`` through ``depth`` attribute reads (types, modules
+    and numbers left out: the type machinery reaches every module)."""
+    seen, frontier, found = {id(root)}, [root], []
+    for _ in range(depth):
+        reached = []
+        for obj in frontier:
+            for name in set(dir(obj)) - INTERNALS:
+                try:
+                    value = getattr(obj, name)
+                except Exception:
+                    continue
+                if isinstance(value, (type, types.ModuleType, int, float, str, bytes)) or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                reached.append(value)
+        found += reached
+        frontier = reached
+    return found
+
+
+def test_no_attribute_of_the_view_reaches_the_workload_or_its_data(digits):
+    model, _ = digits.init_model_fn(0)
+    view = WorkloadView(digits, on_loss=lambda loss: None)
+    with pytest.raises(AttributeError, match="not part of the submission contract"):
+        view._read("_splits")  # the view reads contract names only
+    assert not hasattr(view.model_fn, "__self__") and not hasattr(view.loss_fn, "__self__")
+    hidden = {id(digits), id(digits.splits), *(id(t) for split in digits.splits for t in split)}
+    assert [o for o in _reachable(view) if id(o) in hidden] == []
+    logits, _ = view.model_fn(model, {"inputs": digits.splits.train.inputs[:4]}, None,
+                              spec.ForwardPassMode.TRAIN, 0, True)  # and it still works
+    assert logits.shape == (4, 10) and view.model_fn.__name__ == "model_fn"
 
 
 def test_submission_code_sees_only_the_view_and_the_train_queue(digits, adamw):

@@ -10,8 +10,9 @@ from rich.markup import escape
 
 from algoperf_lite.configs import config_yaml, load_config
 from algoperf_lite.console import stdout_console
+from algoperf_lite.locks import check_free
 from algoperf_lite.results import Outcome
-from algoperf_lite.study.lock import check_free
+from algoperf_lite.study import isolation
 from algoperf_lite.trial.config import TrialConfig
 from algoperf_lite.trial.distributed import is_main_process
 from algoperf_lite.trial.eval_table import EvalTable, outcome_line
@@ -47,8 +48,9 @@ def run_trial(config: TrialConfig, console: Console) -> tuple[PreparedTrial, Out
         chosen = " (a chosen point: not a tuning trial)" if r.point_source == "chosen" else ""
         console.print(f"hyperparameters{chosen}: " + escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                             for k, v in r.hyperparameters.items())))
-    outcome = run_prepared(trial, on_eval=None if config.quiet else EvalTable(r.target, console),
-                           overwrite=config.overwrite)
+    with isolation.ends_what_it_starts():  # a trial ends completely
+        outcome = run_prepared(trial, on_eval=None if config.quiet else EvalTable(r.target, console),
+                               overwrite=config.overwrite)
     console.print(outcome_line(r.workload, escape(r.submission), r.target, outcome))
     console.print(f"record: {trial.path}")
     return trial, outcome

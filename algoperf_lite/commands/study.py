@@ -20,16 +20,18 @@ from algoperf_lite.commands.score import score_command
 from algoperf_lite.configs import config_yaml, load_config
 from algoperf_lite.console import stdout_console
 from algoperf_lite.errors import UserError
+from algoperf_lite.locks import results_lock, study_holder
 from algoperf_lite.results import LEADERBOARD_FILE, STUDY_FILE, read_outcome
+from algoperf_lite.study import isolation
 from algoperf_lite.study.budget_scale import measure_budget_scale
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.executors import (plan_device, resolve_devices, run_trials, slot_names, worker_slots,
                                            worker_threads)
-from algoperf_lite.study.launcher import live_jobs
-from algoperf_lite.study.lock import holder, results_lock
+from algoperf_lite.study.launcher import Job, accounting_note, live_jobs, run_launcher
 from algoperf_lite.study.plan import PlannedTrial, plan_hash, prepare_plan, trial_configs
 from algoperf_lite.study.progress import StudyProgress
 from algoperf_lite.study.resume import claim_results_dir, recorded_budget_scale, refusal, study_record, trial_state
+from algoperf_lite.study.scheduler import JobState
 from algoperf_lite.study.summary import print_plan, print_summary
 from algoperf_lite.trial.submissions import PYTHON_PREFIX
 
@@ -50,7 +52,8 @@ def study_command(overrides: list[str], dry_run: bool = False, console: Console 
         console.print(config_yaml("study", overrides), markup=False, end="")
         return 0
     settings = load_config("study", overrides)
-    return print_status(settings, console) if status else run_configured_study(settings, overrides, dry_run, console)
+    isolation.warm_up()  # the trials' server imports while this process plans
+    return print_status(settings, console) if status else run_configured_study(settings, dry_run, console)
 
 
 def print_status(settings: StudyConfig, console: Console, shown: int = 20) -> int:
@@ -59,32 +62,35 @@ def print_status(settings: StudyConfig, console: Console, shown: int = 20) -> in
     the scheduler)."""
     devices = resolve_devices(settings)
     plan = prepare_plan(trial_configs(dataclasses.replace(settings, budget_scale=1.0), plan_device(settings, devices)))
-    results_dir, running_study = settings.results_path, holder(settings.results_path)
-    jobs = live_jobs(results_dir) if settings.executor_kind == "launcher" else {}
+    results_dir, running_study = settings.results_path, study_holder(settings.results_path)
+    jobs = live_jobs(results_dir)
     groups: dict[str, list[str]] = {}
+    listed = ["running", "failed"]  # and the other states of live jobs: each trial named
     for t in plan:
         state, _ = trial_state(t)
-        job = jobs.get(str(t.path.relative_to(results_dir)))
+        label = t.label
         if state == "finished":
             outcome = read_outcome(t.path)
             state = "failed" if outcome.status in ("failed", "diverged") else f"done ({outcome.status.replace('_', ' ')})"
-        elif job is not None:
-            state = "running" if job == "RUNNING" else f"queued ({job.lower()})"
+        elif _folder(t, results_dir) in jobs:
+            job, now = jobs[_folder(t, results_dir)]
+            state = {"RUNNING": "running", "PENDING": "queued"}.get(now.state, now.state.lower())
+            label += f" (job {job.job_id}" + (f", {now.reason})" if now.reason else ")")
+            listed += [state] if state not in listed else []
         elif state == "interrupted" and running_study is not None:
             state = "running"
-        groups.setdefault(state, []).append(t.label)
-    who = (f"held by a study: host {running_study['host']}, pid {running_study['pid']}, since "
-           f"{running_study['started']}" if running_study else "no study is running on it")
+        groups.setdefault(state, []).append(label)
+    who = f"held by a study: {running_study}" if running_study else "no study is running on it"
     console.print(f"[bold]study {escape(settings.name)}[/bold] in {results_dir} ({who}): {len(plan)} trials: "
                   + ", ".join(f"{len(v)} {k}" for k, v in sorted(groups.items())))
-    for state in ("running", "failed", *sorted(k for k in groups if k.startswith("queued"))):
+    for state in listed:
         for label in groups.get(state, [])[:shown]:
             console.print(f"  {state}: {escape(label)}")
     return 0
 
 
-def _scaled(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial], devices: list[str],
-            dry_run: bool, console: Console) -> StudyConfig:
+def _scaled(settings: StudyConfig, plan: list[PlannedTrial], devices: list[str], dry_run: bool,
+            console: Console) -> StudyConfig:
     """``budget_scale=auto`` resolved: the factors study.json recorded (a resumed study
     measures nothing), else measured now (not in a dry run), printed either way."""
     if settings.budget_scale != "auto" or settings.budget_sec and settings.eval_period_sec:
@@ -100,8 +106,7 @@ def _scaled(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial
         names = tuple(dict.fromkeys(t.record.workload for t in plan))
         slots = worker_slots(settings, devices)
         started = time.monotonic()
-        recorded = measure_budget_scale(settings, overrides, names, plan[0].record.scale, slots,
-                                        worker_threads(settings, devices))
+        recorded = measure_budget_scale(settings, names, plan[0].record.scale, slots, worker_threads(settings, devices))
         how = f"measured in {time.monotonic() - started:.0f} s on {len(slots)} worker(s) at once"
     factors = ", ".join(f"{name} {entry['factor']:.2f}" + ("" if entry["calibrated"] else " (not calibrated)")
                         for name, entry in recorded.items())
@@ -109,8 +114,7 @@ def _scaled(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial
     return dataclasses.replace(settings, budget_scale=recorded)
 
 
-def run_configured_study(settings: StudyConfig, overrides: list[str], dry_run: bool, console: Console) -> int:
-    """``overrides`` are passed on to a launcher's jobs, which compose the config anew."""
+def run_configured_study(settings: StudyConfig, dry_run: bool, console: Console) -> int:
     in_process = [n for n in settings.study.submissions if n.startswith(PYTHON_PREFIX)]
     if in_process and settings.executor_kind != "sequential":
         raise UserError(f"{', '.join(in_process)} live in this process (given as Python objects): they need "
@@ -120,43 +124,53 @@ def run_configured_study(settings: StudyConfig, overrides: list[str], dry_run: b
     unscaled = dataclasses.replace(settings, budget_scale=1.0) if settings.budget_scale == "auto" else settings
     plan = prepare_plan(trial_configs(unscaled, device))  # every input checked before anything is measured
     if dry_run:
-        return _run(_scaled(settings, overrides, plan, devices, True, console), overrides, plan, devices, True,
-                    console)
+        return _run(_scaled(settings, plan, devices, True, console), plan, devices, True, console)
     with results_lock(settings.results_path, warn=lambda m: console.print(f"[yellow]warning[/yellow]: {escape(m)}")):
-        settings = _scaled(settings, overrides, plan, devices, False, console)
-        return _run(settings, overrides, plan if settings.budget_scale == unscaled.budget_scale else
+        settings = _scaled(settings, plan, devices, False, console)
+        return _run(settings, plan if settings.budget_scale == unscaled.budget_scale else
                     prepare_plan(trial_configs(settings, device)), devices, False, console)
 
 
-def _run(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial], devices: list[str], dry_run: bool,
+def _run(settings: StudyConfig, plan: list[PlannedTrial], devices: list[str], dry_run: bool,
          console: Console) -> int:
     record = study_record(settings, plan, plan_hash(plan))
     slots = slot_names(settings, devices)
     results_dir = settings.results_path
+    live = _live_jobs(settings)  # trial folder -> (job, state) of an earlier run's jobs still queued or running
     states = {t.index: trial_state(t) for t in plan}
+    states = {i: ("live", None) if state != "finished" and _folder(plan[i], results_dir) in live else (state, why)
+              for i, (state, why) in states.items()}
     print_plan(console, settings, plan, {i: state for i, (state, _) in states.items()}, slots, full=dry_run)
+    if live:
+        console.print(f"{len(live)} trial(s) queued or running in jobs of an earlier run "
+                      f"({' '.join(job.job_id for job, _ in live.values())}): followed, not submitted again")
     for t in plan:
         state, why = states[t.index]
         if state in ("damaged", "killed"):
             why = why.strip().splitlines()[-1] if state == "killed" else why
             console.print(f"[yellow]warning[/yellow]: {escape(t.label)}: {state} ({escape(why)}); it is rerun")
+    if settings.executor_kind == "launcher":
+        note = accounting_note(settings)
+        if note:
+            console.print(f"[yellow]note[/yellow]: {escape(note)}")
+    reason = refusal(results_dir, record)
     if dry_run:
-        reason = refusal(results_dir, record)
         if reason:
             console.print(f"[yellow]a run would be refused[/yellow]: {reason} (overwrite=true starts over)")
         return 0
+    if reason and live and settings.overwrite:
+        raise UserError(f"overwrite=true would delete {results_dir}'s results while jobs of an earlier run still "
+                        f"write into it: scancel {' '.join(job.job_id for job, _ in live.values())} first")
 
     claim_results_dir(results_dir, record, settings.overwrite)
-    todo = [t for t in plan if states[t.index][0] != "finished"]  # each reruns from a clean folder
-    if settings.executor_kind == "launcher":  # a trial whose job of an earlier run is still alive is left to it
-        live = live_jobs(results_dir)
-        todo = [t for t in todo if str(t.path.relative_to(results_dir)) not in live]
-        if live:
-            console.print(f"{len(live)} trial(s) queued or running in jobs of an earlier run: left to them "
-                          f"(`algoperf-lite study ... --status` shows them); rerun when they are done to score them")
-    with StudyProgress(settings.name, len(plan), todo, slots, settings.trial_overhead_sec, console,
-                       settings.quiet) as events:
-        run_trials(settings, todo, devices, overrides, events)
+    todo = [t for t in plan if states[t.index][0] not in ("finished", "live")]  # each reruns from a clean folder
+    followed = [(t, live[_folder(t, results_dir)][0]) for t in plan if states[t.index][0] == "live"]
+    with StudyProgress(settings.name, len(plan), todo + [t for t, _ in followed], slots, settings.trial_overhead_sec,
+                       console, settings.quiet) as events:
+        if settings.executor_kind == "launcher":
+            run_launcher(settings, todo, events, earlier=followed)
+        else:
+            run_trials(settings, todo, devices, events)
     print_summary(console, settings, plan)
     if settings.score:
         reference = settings.study.reference_submission
@@ -164,3 +178,18 @@ def _run(settings: StudyConfig, overrides: list[str], plan: list[PlannedTrial], 
     console.print(f"results: {results_dir}" + (f", leaderboard: {results_dir / LEADERBOARD_FILE}"
                                                if settings.score else ""))
     return 0
+
+
+def _folder(trial: PlannedTrial, results_dir: Path) -> str:
+    return str(trial.path.relative_to(results_dir))
+
+
+def _live_jobs(settings: StudyConfig) -> dict[str, tuple[Job, JobState]]:
+    """The earlier runs' jobs still queued or running (trial folder -> (job, state)); only
+    a launcher follows them: any other executor is refused while they run."""
+    live = live_jobs(settings.results_path)
+    if live and settings.executor_kind != "launcher":
+        raise UserError(f"{len(live)} trial(s) of this study are still queued or running in jobs of an earlier "
+                        f"run ({' '.join(job.job_id for job, _ in live.values())}): rerun with the executor that "
+                        f"submitted them to follow them, or wait for them, or scancel them")
+    return live

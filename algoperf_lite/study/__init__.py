@@ -1,3 +1,3 @@
 """Studies: every submission on every workload under a ruleset, planned, run by an
-executor (sequential, a local pool, a Hydra launcher), resumable, then scored.
+executor (sequential, a local pool, jobs on a cluster), resumable, then scored.
 Its command: :func:`algoperf_lite.commands.study.study_command`."""

@@ -84,11 +84,10 @@ def _combine(names: list[str], runs: list[list[dict[str, Any]]], concurrency: in
     return out
 
 
-def measure_budget_scale(settings: StudyConfig, overrides: list[str], names: tuple[str, ...], scale: str,
+def measure_budget_scale(settings: StudyConfig, names: tuple[str, ...], scale: str,
                          slots: list[tuple[str, str]], threads: int | None) -> dict[str, dict[str, Any]]:
     """The study's ``budget_scale`` mapping: workload -> measurement (``factor`` and how
-    it was measured). ``slots`` are the (name, device) of the executor's workers;
-    ``overrides`` the command line a launcher's job composes its config from."""
+    it was measured). ``slots`` are the (name, device) of the executor's workers."""
     registered = workloads.workload_classes(settings.workloads_path)
     base = {n: n if calibration(registered[n].cls, n, scale) else registered[n].cls.variant_of or n for n in names}
     measured = sorted(set(base.values()))
@@ -99,7 +98,7 @@ def measure_budget_scale(settings: StudyConfig, overrides: list[str], names: tup
     elif kind == "launcher":
         from algoperf_lite.study.launcher import run_on_a_node
 
-        runs = [run_on_a_node(settings, overrides, _measure_all, measured, scale, "auto", threads, config)]
+        runs = [run_on_a_node(settings, _measure_all, measured, scale, "auto", threads, config)]
     else:
         runs = [_measure_all(measured, scale, slots[0][1], threads, config)]
     speeds = _combine(measured, runs, len(runs))

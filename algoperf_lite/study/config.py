@@ -41,7 +41,7 @@ class StudyConfig(TrialSettings):
 
     study: StudyPreset = MISSING
     # configs/executor/<choice>.yaml: `kind` (sequential | pool | launcher) and, for a
-    # launcher, the Hydra launcher plugin's own settings.
+    # launcher, `cluster` (slurm | local) and submitit's settings (study/launcher.py).
     executor: Any = MISSING
     results_dir: str = field(default="results/${study.name}_${ruleset}", metadata=WHERE)
     # auto: every GPU, else the CPU | a list, e.g. [cuda:0, cuda:1] or [cpu]

@@ -1,6 +1,8 @@
 """Run a study's trials with the executor its config names (configs/executor/):
-``sequential`` in this process, ``pool`` in local worker processes, ``launcher`` as jobs
-of a Hydra launcher plugin (submitit: SLURM or local; Ray). Same plan, same records."""
+``sequential`` one at a time, ``pool`` several at once on this machine, ``launcher`` as
+jobs of a cluster's scheduler (submitit: SLURM, or processes on this machine). Same plan,
+same records; every trial in a fresh process of its own (:mod:`algoperf_lite.study.isolation`),
+except those of a submission given as Python objects, which live in this process."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ import time
 import traceback
 
 from algoperf_lite.errors import UserError
+from algoperf_lite.results import LOGS_DIR
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.trial import workloads
 from algoperf_lite.study.plan import PlannedTrial, run_planned
-from algoperf_lite.study.pool import cores, pool_slots, run_pool
+from algoperf_lite.study.pool import Pool, Slot, cores, pool_slots, run_pool
 from algoperf_lite.study.progress import StudyEvents
 from algoperf_lite.study.resume import record_failure
+from algoperf_lite.trial.submissions import PYTHON_PREFIX
 
 
 def resolve_devices(settings: StudyConfig) -> list[str]:
@@ -39,7 +43,8 @@ def worker_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, s
 
 
 def slot_names(settings: StudyConfig, devices: list[str]) -> list[str]:
-    return [name for name, _ in worker_slots(settings, devices)]
+    """The places the progress display shows, idle or not (a launcher's jobs show as they run)."""
+    return [] if settings.executor_kind == "launcher" else [name for name, _ in worker_slots(settings, devices)]
 
 
 def worker_threads(settings: StudyConfig, devices: list[str]) -> int | None:
@@ -65,10 +70,11 @@ def plan_device(settings: StudyConfig, devices: list[str]) -> str:
     return devices[0]
 
 
-def run_sequential(trials: list[PlannedTrial], device: str, events: StudyEvents) -> None:
-    """One after another in this process. The runner records a submission's exception as
-    a failed trial; any other error is recorded too and the study goes on (but not a
-    UserError: a trial that left the plan stops the study)."""
+def run_in_process(trials: list[PlannedTrial], device: str, events: StudyEvents) -> None:
+    """One after another in this process (submissions given as Python objects live only
+    here). The runner records a submission's exception as a failed trial; any other error
+    is recorded too and the study goes on (but not a UserError: a trial that left the
+    plan stops the study)."""
     for trial in trials:
         events.started(trial, device)
         started = time.monotonic()
@@ -81,14 +87,24 @@ def run_sequential(trials: list[PlannedTrial], device: str, events: StudyEvents)
         events.finished(trial, outcome, device)
 
 
-def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str],
-               overrides: list[str], events: StudyEvents) -> None:
-    kind = settings.executor_kind
-    if kind == "sequential":
-        run_sequential(trials, devices[0], events)
-    elif kind == "pool":
-        run_pool(settings, trials, devices, events)
-    else:
-        from algoperf_lite.study.launcher import run_launcher
+def run_sequential(settings: StudyConfig, trials: list[PlannedTrial], device: str, events: StudyEvents) -> None:
+    """One after another on ``device``, each in a fresh process (as in the pool: a trial that
+    crashes or hangs costs that trial only), its output in RESULTS_DIR/logs/."""
+    logs = settings.results_path / LOGS_DIR
+    logs.mkdir(parents=True, exist_ok=True)
+    pool = Pool([Slot(device, device, settings.threads, logs / "worker_0.log")],
+                lambda t: settings.timeout_sec(t.budget_sec), settings.trial_overhead_sec, events)
+    for trial in trials:
+        if trial.config.submission.startswith(PYTHON_PREFIX):
+            run_in_process([trial], device, events)
+        else:
+            pool.run([trial])
 
-        run_launcher(settings, trials, overrides, events)
+
+def run_trials(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents) -> None:
+    """``trials`` one at a time or in the pool (a launcher's trials go to
+    :func:`~algoperf_lite.study.launcher.run_launcher`, with the earlier run's live jobs)."""
+    if settings.executor_kind == "sequential":
+        run_sequential(settings, trials, devices[0], events)
+    else:
+        run_pool(settings, trials, devices, events)

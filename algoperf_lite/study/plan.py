@@ -12,6 +12,7 @@ from pathlib import Path
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.results import Outcome, read_outcome
+from algoperf_lite.study import isolation
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.trial import workloads
 from algoperf_lite.trial.code import code_changes
@@ -19,6 +20,7 @@ from algoperf_lite.trial.config import TrialConfig, settings_of
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.run import prepare_trial, run_prepared
 from algoperf_lite.trial.runner import EvalCallback
+from algoperf_lite.trial.submissions import PYTHON_PREFIX, SubmissionFacts, submission_facts
 
 
 @dataclass(frozen=True)
@@ -66,14 +68,33 @@ def check_data(configs: list[TrialConfig]) -> None:
                                  c.workloads_path).prepare()
 
 
+def _facts(configs: list[TrialConfig]) -> dict[tuple, SubmissionFacts | None]:
+    """Each submission's facts, read in a throwaway process each, so that no submission's
+    code runs here (it could change what every later trial starts from); None for one
+    given as Python objects, which lives in this process already."""
+    names: dict[tuple, list[str]] = {}
+    for c in configs:
+        names.setdefault(_submission_key(c), []).append(c.workload)
+    return {key: None if key[0].startswith(PYTHON_PREFIX) else
+            isolation.call(submission_facts, *key, list(dict.fromkeys(workload_names)),
+                           what=f"loading submission {key[0]}")
+            for key, workload_names in names.items()}
+
+
+def _submission_key(config: TrialConfig) -> tuple:
+    return config.submission, tuple(config.submissions_path), config.search_space
+
+
 def prepare_plan(configs: list[TrialConfig]) -> list[PlannedTrial]:
     """Prepare every trial and check the data (raising UserError on bad input), keeping
     what the executors need; the workloads are rebuilt when a trial runs, so that a long
     plan does not hold every trial's data."""
+    check_data(configs)  # while the server of the submissions' processes starts
+    facts = _facts(configs)
     plan: list[PlannedTrial] = []
     seen: dict[Path, str] = {}
     for index, config in enumerate(configs):
-        prepared = prepare_trial(config)
+        prepared = prepare_trial(config, facts[_submission_key(config)])
         if prepared.path in seen:
             raise UserError(
                 f"submissions {seen[prepared.path]!r} and {config.submission!r} have the same folder name "
@@ -81,7 +102,6 @@ def prepare_plan(configs: list[TrialConfig]) -> list[PlannedTrial]:
             )
         seen[prepared.path] = config.submission
         plan.append(PlannedTrial(index, config, prepared.record, prepared.path))
-    check_data(configs)
     return plan
 
 

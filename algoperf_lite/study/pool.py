@@ -1,11 +1,14 @@
-"""The local pool: worker processes (one or more per device), each trial on a free one.
+"""The local pool: one or more places per device, each trial on a free one, each in a
+fresh process of its own (:mod:`algoperf_lite.study.isolation`: forked from a pristine
+server, its whole process tree ended with it).
 
-A trial whose worker process dies (a crash, the out-of-memory killer) or runs past its
-deadline is killed and recorded as failed with the reason; the worker is replaced and
-the study goes on. Processes, not threads: a hung or crashed trial can only be stopped,
-and its memory only given back, by ending its process.
+A trial whose process dies (a crash, the out-of-memory killer) or runs past its
+deadline is killed and recorded as failed with the reason, and the study goes on.
+Processes, not threads: a hung or crashed trial can only be stopped, and its memory only
+given back, by ending its process; and a trial cannot change the state the next one
+starts from.
 
-Deadlines, by phase: a fresh worker has STARTUP_SEC to import and take the trial; the
+Deadlines, by phase: a fresh process has STARTUP_SEC to start and take the trial; the
 trial then has its set-up allowance plus budget plus margin to reach its first eval
 (the eval after step 1, when the clock is running); from then on, budget plus margin.
 """
@@ -13,8 +16,8 @@ trial then has its set-up allowance plus budget plus margin to reach its first e
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
-import multiprocessing as mp
 import os
 import signal
 import time
@@ -26,43 +29,45 @@ from typing import Any
 
 from algoperf_lite.errors import UserError
 from algoperf_lite.results import LOGS_DIR, Outcome
+from algoperf_lite.study import isolation
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.study.progress import StudyEvents
 from algoperf_lite.study.resume import record_failure
-from algoperf_lite.study.worker import worker_main
+from algoperf_lite.study.worker import run_trial
 
-STARTUP_SEC = 120.0  # a fresh worker imports torch (slow on a busy machine) before it takes a trial
+STARTUP_SEC = 120.0  # the first trial's process waits for the server to import torch (slow on a busy machine)
 POLL_SEC = 1.0
+GRACE_SEC = 5.0  # for a finished trial's process to end what it started and exit by itself
 
 
 @dataclasses.dataclass
 class Slot:
-    """One worker process and the trial it runs."""
+    """A place trials run, one at a time, and the process of the trial it runs."""
 
     name: str  # e.g. "cpu#1", "cuda:0"
     device: str
-    threads: int
+    threads: int | None  # torch threads of its trials (None: as a fresh process has them)
     log: Path
-    process: Any = None  # multiprocessing's SpawnProcess
+    process: Any = None  # multiprocessing's process: the trial's supervisor
     conn: Connection | None = None
     trial: PlannedTrial | None = None
     phase: str = "idle"  # idle | starting | setting up | training
     assigned: float = 0.0
     deadline: float = math.inf
 
-    def start(self) -> None:
-        ctx = mp.get_context("spawn")  # a clean interpreter: no state forked from the study
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=worker_main, args=(child, self.threads, str(self.log)),
-                                   name=f"algoperf-lite {self.name}")
-        self.process.start()
+    def start(self, trial: PlannedTrial) -> None:
+        self.conn, child = isolation.context().Pipe()
+        self.process = isolation.start(run_trial, (child, trial, self.device, self.threads), log=str(self.log),
+                                       name=f"algoperf-lite {self.name}")
         child.close()
 
-    def kill(self) -> None:
+    def kill(self, grace: float = 0.0) -> None:
+        """End the trial's process and every process it started (after ``grace`` seconds
+        in which it may end them itself)."""
         if self.process is not None:
-            self.process.kill()
-            self.process.join(10)
+            self.process.join(grace)
+            isolation.end_tree(self.process)
             self.conn.close()
         self.process = self.conn = None
 
@@ -71,8 +76,8 @@ def _exit_reason(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         name = signal.Signals(-exitcode).name
         hint = " (the out-of-memory killer sends SIGKILL)" if -exitcode == signal.SIGKILL else ""
-        return f"its worker process was killed by {name}{hint}"
-    return f"its worker process exited with code {exitcode}"
+        return f"its process was killed by {name}{hint}"
+    return f"its process exited with code {exitcode}"
 
 
 class Pool:
@@ -96,15 +101,12 @@ class Pool:
                      timeout=min(max(until, 0.0), POLL_SEC))
                 for slot in busy:
                     self._check(slot)
-        finally:  # an idle worker has written all it had to; one still running is interrupted
+        finally:  # a trial still running is interrupted, and its processes ended
             for slot in self.slots:
                 slot.kill()
 
     def _assign(self, slot: Slot, trial: PlannedTrial) -> None:
-        if slot.process is None or not slot.process.is_alive():
-            slot.kill()
-            slot.start()
-        slot.conn.send((trial, slot.device))
+        slot.start(trial)
         slot.trial, slot.phase = trial, "starting"
         slot.assigned = time.monotonic()
         slot.deadline = slot.assigned + STARTUP_SEC
@@ -122,14 +124,20 @@ class Pool:
                         slot.phase = "training"
                         slot.deadline = time.monotonic() + self.timeout_for(slot.trial)
                     self.events.evaluated(slot.trial, payload)
-                elif kind == "outcome":
-                    return self._finish(slot, payload)
-                elif kind == "abort":
-                    raise UserError(payload)
-                else:  # "error": the worker survived an error outside the submission
-                    return self._fail(slot, payload)
+                else:
+                    break
+            else:
+                kind = None
         except (EOFError, OSError):  # it died while sending: below
-            pass
+            kind = None
+        if kind == "outcome":
+            return self._finish(slot, payload, grace=GRACE_SEC)
+        if kind == "abort":
+            raise UserError(payload)
+        if kind == "disk full":  # the CLI's one message; the trial is rerun when there is space
+            raise OSError(errno.ENOSPC, payload)
+        if kind == "error":  # an error outside the submission
+            return self._fail(slot, payload)
         died = not slot.process.is_alive()
         if died:
             reason = _exit_reason(slot.process.exitcode)
@@ -139,7 +147,7 @@ class Pool:
             return
         slot.kill()
         if slot.phase == "starting":  # not the trial's doing, and every trial would fail alike
-            raise RuntimeError(f"a pool worker could not start ({reason}); see {slot.log}. "
+            raise RuntimeError(f"a trial's process could not start ({reason}); see {slot.log}. "
                                f"The study stops here; rerun it to resume")
         # A process that died (a signal, the out-of-memory killer) is retried by a rerun;
         # one that hung past its deadline is the submission's doing and is not.
@@ -154,12 +162,13 @@ class Pool:
         if slot.phase == "setting up":
             return (f"killed after {elapsed:.0f} s: no first eval within its set-up allowance "
                     f"(trial_overhead_sec: {self.setup_sec:g} s) plus {limits}")
-        return f"killed after {elapsed:.0f} s: the worker never took the trial"
+        return f"killed after {elapsed:.0f} s: its process never took the trial"
 
     def _fail(self, slot: Slot, reason: str, retry: bool = False) -> None:
         self._finish(slot, record_failure(slot.trial, reason, time.monotonic() - slot.assigned, retry))
 
-    def _finish(self, slot: Slot, outcome: Outcome) -> None:
+    def _finish(self, slot: Slot, outcome: Outcome, grace: float = 0.0) -> None:
+        slot.kill(grace)  # what the trial started ends with it
         trial, slot.trial, slot.phase, slot.deadline = slot.trial, None, "idle", math.inf
         self.events.finished(trial, outcome, slot.name)
 
@@ -175,7 +184,8 @@ def cores() -> int:
 
 def run_pool(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents,
              log_name: str = "worker") -> None:
-    """Worker processes, ``workers`` per device; their output goes to RESULTS_DIR/logs/."""
+    """``workers`` places per device, each trial in a fresh process; their output goes to
+    RESULTS_DIR/logs/."""
     pairs = pool_slots(settings, devices)
     threads = max(1, cores() // len(pairs))  # the cores split between the workers (a trial may set its own)
     logs = settings.results_path / LOGS_DIR

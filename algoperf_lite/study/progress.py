@@ -25,6 +25,7 @@ class StudyEvents(Protocol):
     def started(self, trial: PlannedTrial, where: str) -> None: ...
     def evaluated(self, trial: PlannedTrial, row: dict[str, Any]) -> None: ...
     def finished(self, trial: PlannedTrial, outcome: Outcome, where: str) -> None: ...
+    def warn(self, message: str) -> None: ...
 
 
 def clock(seconds: float) -> str:
@@ -85,6 +86,9 @@ class StudyProgress:
             highlight=False,
         )
 
+    def warn(self, message: str) -> None:
+        self.console.print(f"[yellow]warning[/yellow]: {escape(message)}", highlight=False)
+
     def remaining_sec(self) -> float:
         """The worst-case estimates of the trials not yet finished, scaled by how the
         finished ones compared with theirs, shared among the workers."""
@@ -107,7 +111,8 @@ class StudyProgress:
         bar = ProgressBar(total=self.plan_size, completed=self.finished_before + self.done, width=60)
         table = Table(box=None, show_header=False, pad_edge=False)
         by_slot = {r.where: r for r in self.running.values()}
-        for slot in self.slots:
+        # a pool's workers, idle or not; a launcher's jobs as they run
+        for slot in self.slots + [where for where in by_slot if where not in self.slots]:
             run = by_slot.get(slot)
             if run is None:
                 table.add_row(slot, Text("idle", style="dim"), "", "")

@@ -13,6 +13,7 @@ from typing import Any
 from algoperf_lite.version import __version__
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.errors import UserError
+from algoperf_lite.locks import trial_lock
 from algoperf_lite.results import (FORMAT_VERSION, OUTCOME_FILE, OUTPUT_FILES, RULESET_DIRS, SPEC_FILE, STUDY_FILE,
                                    STUDY_OUTPUTS, Outcome, TrialWriter, check_trial, read_evals)
 from algoperf_lite.study.config import StudyConfig
@@ -150,12 +151,13 @@ def record_failure(trial: PlannedTrial, reason: str, wall_time: float, retry: bo
     """Write outcome.json for a trial the executor ended (its process died or hung):
     status failed, not reached, with the reason; the evals it wrote are kept. With
     ``retry`` (its process was killed) a rerun of the study trains it again."""
-    writer = TrialWriter(trial.path)
-    if not (trial.path / SPEC_FILE).is_file():
-        writer.write_spec(trial.record.to_json())
-    for leftover in trial.path.glob(".*.tmp"):  # a write the kill interrupted
-        leftover.unlink()
-    evals = read_evals(trial.path)
-    outcome = Outcome.failed(reason, wall_time, evals[-1] if evals else None, len(evals), retry)
-    writer.write_outcome(outcome)
+    with trial_lock(trial.path, warn=None):  # the killed trial's lock is taken over: expected
+        writer = TrialWriter(trial.path)
+        if not (trial.path / SPEC_FILE).is_file():
+            writer.write_spec(trial.record.to_json())
+        for leftover in trial.path.glob(".*.tmp"):  # a write the kill interrupted
+            leftover.unlink()
+        evals = read_evals(trial.path)
+        outcome = Outcome.failed(reason, wall_time, evals[-1] if evals else None, len(evals), retry)
+        writer.write_outcome(outcome)
     return outcome

@@ -23,18 +23,16 @@ def print_plan(console: Console, settings: StudyConfig, plan: list[PlannedTrial]
     """The plan's size and worst-case time; with ``full``, per workload x submission."""
     s, r = settings, settings.rules
     per_study = 1 if s.ruleset == "self" else r.num_trials
-    executor = s.executor_kind  # or the launcher plugin's class, e.g. SlurmLauncher
-    if executor == "launcher":
-        executor = str(s.executor.get("_target_", executor)).rsplit(".", 1)[-1]
+    where = (f"{s.executor_kind} on {', '.join(slots)}" if slots else
+             f"a job per trial on {'SLURM' if s.executor.get('cluster') == 'slurm' else 'this machine (submitit)'}")
     console.print(
         f"[bold]study {escape(s.name)}[/bold]: {s.ruleset} tuning, rules {r.preset} ({_count(per_study, 'trial')} x "
         f"{_count(r.num_studies, 'study', 'studies')} per workload and submission), seed {s.seed}, "
-        f"scale {plan[0].record.scale}, "
-        f"{executor} on {', '.join(slots)}"
+        f"scale {plan[0].record.scale}, {where}"
     )
     console.print(f"results: {s.results_dir}")
     count = Counter(states.values())
-    todo = [t for t in plan if states[t.index] != "finished"]
+    todo = [t for t in plan if states[t.index] not in ("finished", "live")]
     if full:
         table = Table("workload", "submission", "trials", "budget (s)", "finished")
         cells: dict[tuple[str, str], list[PlannedTrial]] = {}
@@ -50,7 +48,7 @@ def print_plan(console: Console, settings: StudyConfig, plan: list[PlannedTrial]
     console.print(
         f"{len(plan)} trials: {count['finished']} finished (skipped), "
         f"{count['interrupted'] + count['damaged'] + count['killed']} interrupted "
-        f"(rerun from scratch), {count['new']} new"
+        f"(rerun from scratch), {count['new']} new" + (f", {count['live']} in live jobs" if count["live"] else "")
     )
     if todo:
         parallel = f"; about {clock(worst / len(slots))} on {len(slots)} workers" if len(slots) > 1 else ""

@@ -4,6 +4,7 @@ run_prepared (data, train, write results/.../trial_<i>/)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import time
@@ -15,6 +16,7 @@ import torch
 
 from algoperf_lite import spec
 from algoperf_lite.errors import UserError
+from algoperf_lite.locks import trial_lock
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.results import Outcome, TrialWriter, is_finished, trial_dir
 from algoperf_lite.trial import code, distributed, loggers, workloads
@@ -24,7 +26,7 @@ from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import EvalCallback, WeightsCallback, train
 from algoperf_lite.trial.seeds import derive_seed
 from algoperf_lite.trial.speed import measure
-from algoperf_lite.trial.submissions import LoadedSubmission, load_submission
+from algoperf_lite.trial.submissions import LoadedSubmission, SubmissionFacts, load_submission
 from algoperf_lite.trial.tuning import trial_point
 
 
@@ -36,19 +38,22 @@ class PreparedTrial:
     record: TrialRecord
     path: Path
     workload: spec.Workload
-    submission: LoadedSubmission
+    submission: LoadedSubmission | SubmissionFacts  # facts: a plan's trial, prepared without running its code
     logger: loggers.LoggerChoice | None = None  # a tracker that also gets the evals (logger=...)
     save_weights: bool = False  # keep the weights after init and at the end (save_weights=true)
 
 
-def prepare_trial(config: TrialConfig) -> PreparedTrial:
+def prepare_trial(config: TrialConfig,
+                  submission: LoadedSubmission | SubmissionFacts | None = None) -> PreparedTrial:
     """Resolve names, scale, device, seed, hyperparameters, budget; raise UserError on
     bad input before anything is trained or written. The data is loaded by
-    :func:`run_prepared`, before it writes anything."""
+    :func:`run_prepared`, before it writes anything. ``submission``: the config's,
+    loaded already, or its facts (a plan, which cannot train it); else it is loaded here."""
     logger = loggers.resolve(config.logger, config.logger_dir)  # first: a tracker not installed stops it at once
     device = distributed.local_device(workloads.resolve_device(config.device))
     scale = workloads.resolve_scale(config.scale, device)
-    submission = load_submission(config.submission, config.submissions_path, config.search_space)
+    if submission is None:
+        submission = load_submission(config.submission, config.submissions_path, config.search_space)
     if (config.ruleset == "self" and submission.form == "native" and submission.self_tuning_point is None
             and not config.hp):
         raise UserError(f"submission {submission.name} has no self_tuning.json, the fixed point a native "
@@ -80,7 +85,8 @@ def prepare_trial(config: TrialConfig) -> PreparedTrial:
     return PreparedTrial(record, path, workload, submission, logger, config.save_weights)
 
 
-def trial_point_of(config: TrialConfig, submission: LoadedSubmission) -> tuple[dict[str, Any] | None, str]:
+def trial_point_of(config: TrialConfig,
+                   submission: LoadedSubmission | SubmissionFacts) -> tuple[dict[str, Any] | None, str]:
     """The point the trial gets, and where it came from: the search space (external
     tuning), the submission's self_tuning.json (None here; the runner passes it), or
     "chosen": that point with the ``hp.NAME=VALUE`` values set."""
@@ -125,7 +131,13 @@ def budget_scale_for(config: TrialSettings, workload: str, scale: str,
 def run_prepared(trial: PreparedTrial, on_eval: EvalCallback | None = None, overwrite: bool = False) -> Outcome:
     """Load the data, train and write the record; the outcome as written. A trial folder
     that holds a record already is refused unless ``overwrite``, which deletes it first:
-    a record holds one run."""
+    a record holds one run. One writer at a time: rank 0 holds the folder's lock from
+    its check to its outcome, and a second writer is refused (:mod:`algoperf_lite.locks`)."""
+    with trial_lock(trial.path) if distributed.is_main_process() else contextlib.nullcontext():
+        return _write_trial(trial, on_eval, overwrite)
+
+
+def _write_trial(trial: PreparedTrial, on_eval: EvalCallback | None, overwrite: bool) -> Outcome:
     # Rank 0's check: under torchrun another rank may look after rank 0 has begun writing.
     if distributed.is_main_process() and trial.path.is_dir() and any(trial.path.iterdir()):
         if not overwrite:

@@ -34,6 +34,40 @@ SEARCH_SPACE_FILES = ("tuning_search_space.json", "tuning_search_space.yaml", "t
 SELF_TUNING_FILE = "self_tuning.json"
 
 
+def requested_batch_size(name: str, get_batch_size: spec.GetBatchSizeFn, workload_name: str) -> int | None:
+    """What submission ``name``'s ``get_batch_size`` asks for on ``workload_name``; None
+    where it raises ValueError or KeyError (AlgoPerf's submissions key it on AlgoPerf's
+    workload names): the workload's default then."""
+    try:
+        size = get_batch_size(workload_name)
+    except (ValueError, KeyError):
+        return None
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise UserError(f"submission {name}: get_batch_size returned {size!r}; it must return a positive int")
+    return size
+
+
+def _batch_size(requested: int | None, workload: spec.Workload) -> tuple[int, str]:
+    return (workload.default_batch_size, "workload_default") if requested is None else (requested, "submission")
+
+
+@dataclass(frozen=True)
+class SubmissionFacts:
+    """What a plan needs of a submission (a trial's record, but not its functions), found by
+    loading it in a throwaway process: a study runs no submission code while it plans."""
+
+    name: str
+    path: Path
+    form: str
+    search_space: SearchSpace | None
+    self_tuning_point: dict[str, Any] | None
+    module_file: Path | None
+    batch_sizes: dict[str, int | None]  # workload name -> requested_batch_size
+
+    def batch_size_for(self, workload: spec.Workload) -> tuple[int, str]:
+        return _batch_size(self.batch_sizes[workload.name], workload)
+
+
 @dataclass
 class LoadedSubmission:
     """A submission as the runner calls it, whatever its form: the functions of the
@@ -53,15 +87,13 @@ class LoadedSubmission:
     module_file: Path | None = None  # the submission.py (or AlgoPerf baseline file) it was loaded from
 
     def batch_size_for(self, workload: spec.Workload) -> tuple[int, str]:
-        """(batch size, source). AlgoPerf submissions key ``get_batch_size`` on AlgoPerf's
-        workload names and raise ValueError for others: then the workload's default."""
-        try:
-            size = self.get_batch_size(workload.name)
-        except (ValueError, KeyError):
-            return workload.default_batch_size, "workload_default"
-        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise UserError(f"submission {self.name}: get_batch_size returned {size!r}; it must return a positive int")
-        return size, "submission"
+        """(batch size, source): :func:`requested_batch_size`, else the workload's default."""
+        return _batch_size(requested_batch_size(self.name, self.get_batch_size, workload.name), workload)
+
+    def facts(self, workload_names: Sequence[str]) -> SubmissionFacts:
+        return SubmissionFacts(self.name, self.path, self.form, self.search_space, self.self_tuning_point,
+                               self.module_file,
+                               {w: requested_batch_size(self.name, self.get_batch_size, w) for w in workload_names})
 
 
 def available_submissions(submissions_path: Sequence[str] = ()) -> dict[str, Path]:
@@ -212,6 +244,13 @@ def _registered(name: str, search_space: str | None) -> LoadedSubmission:
     if search_space:
         return dataclasses.replace(submission, search_space=load_search_space(Path(search_space).expanduser()))
     return submission
+
+
+def submission_facts(name_or_path: str, submissions_path: Sequence[str], search_space: str | None,
+                     workload_names: Sequence[str]) -> SubmissionFacts:
+    """:class:`SubmissionFacts` of a submission: it is loaded (its code runs), so call this
+    in a process of its own."""
+    return load_submission(name_or_path, submissions_path, search_space).facts(workload_names)
 
 
 def load_submission(name_or_path: str, submissions_path: Sequence[str] = (),
