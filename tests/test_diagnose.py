@@ -24,7 +24,7 @@ from algoperf_lite.diagnose.probe import Probe
 from algoperf_lite.diagnose.settings import DiagnoseSettings
 from algoperf_lite.diagnose.tokens import BUCKETS, is_sequence_model, loss_by_frequency
 from algoperf_lite.errors import UserError
-from algoperf_lite.results import DIAGNOSTICS_FILE, weights_file
+from algoperf_lite.results import DIAGNOSTICS_FILE, read_diagnostics, weights_file
 from algoperf_lite.commands.report import report_command
 from algoperf_lite.trial.workloads import build_workload
 
@@ -269,3 +269,13 @@ def test_a_workload_without_a_loss_on_a_batch(tmp_path: Path, monkeypatch, capsy
     assert not (root / DIAGNOSTICS_FILE).exists()
     with pytest.raises(UserError, match="no training loss on a batch"):
         diagnose(root, SMALL)
+
+
+def test_a_damaged_diagnostics_file_is_said_on_the_page(tmp_path: Path) -> None:
+    write_trial(tmp_path, "adamw", "digits_logreg", 0, 0, 1.0)
+    (tmp_path / DIAGNOSTICS_FILE).write_text(json.dumps({"settings": {}, "cells": {"a/b/c": {"trial": 1}}}))
+    with pytest.raises(UserError, match="'a/b/c' is not a whole diagnosis"):
+        read_diagnostics(tmp_path)
+    assert report_command(tmp_path, None) == 0  # the rest of the page shows
+    html = (tmp_path / "leaderboard.html").read_text(encoding="utf-8")
+    assert "is not a whole diagnosis" in html and "--force" in html

@@ -245,8 +245,33 @@ def test_above_the_chord() -> None:
 
     # The chord from 2 (a = 0) to 1 (a = 1) is 1.5 at a = 0.5: a loss of 1.8 there is 0.3 above it;
     # points outside [0, 1] do not count, and a path below its chord gives 0 (its ends).
-    entry = {"loss_init": 2.0, "loss_final": 1.0, "line": {"alpha": [-0.5, 0.0, 0.5, 1.0], "loss": [9.0, 2.0, 1.8, 1.0]}}
+    entry = {"loss_init": 2.0, "loss_final": 1.0,
+             "line": {"alpha": [-0.5, 0.0, 0.5, 1.0], "loss": [9.0, 2.0, 1.8, 1.0]}}
     assert above_chord(entry) == pytest.approx(0.3)
     entry["line"]["loss"] = [9.0, 2.0, 1.2, 1.0]
     assert above_chord(entry) == 0.0
     assert above_chord({"loss_init": None, "loss_final": 1.0}) is None
+
+
+def test_the_page_says_how_trials_were_measured(tmp_path: Path, site: Path) -> None:
+    assert "clock" not in settings_rows(site)  # trials that do not name their clock: nothing guessed
+    root = tmp_path / "results"
+    make_results_dir(root, {("adamw", "mnist"): [[8.0, 9.0]], ("sgd", "mnist"): [[10.0, 12.0]]})
+    specs = sorted(root.glob("*_tuning/*/study_*/*/trial_*/spec.json"))
+    for i, path in enumerate(specs):
+        spec = json.loads(path.read_text())
+        spec.update(clock="cpu" if i else "wall", time_resolution=0.02, common_random_numbers=True)
+        path.write_text(json.dumps(spec))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScoringWarning)
+        assert report_command(root, None) == 0
+    rows = settings_rows(root)
+    assert rows["clock"].startswith("cpu: the CPU seconds") and f"({len(specs) - 1} trials)" in rows["clock"]
+    assert "wall: wall time" in rows["clock"] and "(1 trials)" in rows["clock"]
+    assert rows["time-to-target resolution"].startswith("to within 2%: checkpoints every 2%")
+    assert rows["common random numbers"].startswith("yes")
+
+
+def settings_rows(results: Path) -> dict[str, str]:
+    page = Page((results / "leaderboard.html").read_text(encoding="utf-8"))
+    return {name: value for name, value in page.tables["settings"]}

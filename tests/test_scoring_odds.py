@@ -47,7 +47,8 @@ def draw(sc: Scenario, rng: np.random.Generator, benchmarks: int, studies: int, 
     shape = (benchmarks, *sc.mu.shape, studies)
     z = rng.standard_normal(shape)
     if shared:
-        z = math.sqrt(shared) * rng.standard_normal((benchmarks, 1, sc.mu.shape[1], studies)) + math.sqrt(1 - shared) * z
+        common = rng.standard_normal((benchmarks, 1, sc.mu.shape[1], studies))
+        z = math.sqrt(shared) * common + math.sqrt(1 - shared) * z
     times = np.exp(sc.mu[..., None] + sc.sigma[..., None] * z)
     return np.where(rng.random(shape) < sc.fail[..., None], INF, times)
 

@@ -36,8 +36,10 @@ from algoperf_lite.diagnose.settings import DiagnoseSettings
 from algoperf_lite.diagnose.tokens import is_sequence_model, loss_by_frequency
 from algoperf_lite.errors import UserError
 from algoperf_lite.paths import data_dir as resolve_data_dir
-from algoperf_lite.results import DIAGNOSTICS_FILE, STUDY_FILE, WEIGHTS_MOMENTS, relative_trial_path, weights_file
-from algoperf_lite.scoring.results_dir import read_json, read_results_dir
+from algoperf_lite.json_files import UnreadableFile
+from algoperf_lite.results import (DIAGNOSTICS_FILE, WEIGHTS_MOMENTS, read_diagnostics, read_study, relative_trial_path,
+                                   weights_file)
+from algoperf_lite.scoring.results_dir import read_results_dir
 from algoperf_lite.scoring.time_to_target import study_picks
 from algoperf_lite.scoring.trial_index import TrialIndex, best_trial_paths
 from algoperf_lite.trial.environment import torch_threads
@@ -173,10 +175,14 @@ def diagnose(results_dir: Path, settings: DiagnoseSettings | None = None, device
         raise UserError(f"--threads must be an integer >= 1, got {threads}")
     target = resolve_device(device)
     out = results_dir / DIAGNOSTICS_FILE
-    previous = read_json(out) if out.is_file() else {}
+    try:
+        previous = read_diagnostics(results_dir)
+    except UnreadableFile as e:
+        console.print(f"{escape(str(e))}: it will be written anew")
+        previous = {}
     same_settings = previous.get("settings") == dataclasses.asdict(settings) and not force
     entries: dict[str, Any] = dict(previous.get("cells") or {}) if same_settings else {}
-    config = read_json(results_dir / STUDY_FILE).get("config") or {}
+    config = read_study(results_dir).get("config") or {}
     data_dir = resolve_data_dir(config.get("data_dir"))
     started, probes = time.perf_counter(), {}
     with torch_threads(threads):
@@ -187,7 +193,8 @@ def diagnose(results_dir: Path, settings: DiagnoseSettings | None = None, device
         for i, cell in enumerate(ready, 1):
             label = f"[{i}/{len(ready)}] {escape(cell.label)}"
             old = entries.get(cell.key) or {}
-            if old.get("trial") == str(relative_trial_path(cell.path)) and old.get("weights") == weights_hash(cell.path):
+            trial, weights = str(relative_trial_path(cell.path)), weights_hash(cell.path)
+            if old.get("trial") == trial and old.get("weights") == weights:
                 console.print(f"  {label}: unchanged since the last run, kept")
                 continue
             with console.status(f"  {label}: diagnosing its best trial"):

@@ -17,6 +17,7 @@ from algoperf_lite.scoring.odds import COLUMN as ODDS
 from algoperf_lite.scoring.odds import ODDS_NOTE, odds_cell, workload_column
 
 from . import analysis_plots
+from .plots import figure_label
 
 FigureFn = Callable[[Figure, str], str]  # (figure, file name) -> data URI
 
@@ -61,11 +62,12 @@ def sensitivity_section(points: pd.DataFrame, shares: pd.DataFrame, order: Seque
             mine = points[(points["submission"] == sub) & (points["workload"] == w)]
             if mine.empty:
                 continue
-            title = f"{sub} on {w}: {share(sub, w)} of the points reach the target"
+            title = f"{figure_label(sub)} on {figure_label(w)}: {share(sub, w)} of the points reach the target"
             figures.append({"submission": sub, "workload": w, "image": figure(
                 analysis_plots.sensitivity_figure(mine, title, budgets.get(w)), f"sensitivity_{sub}_{w}")})
     return {"workloads": list(workloads),
-            "rows": [{"submission": s, "all": share(s, "all"), "cells": [share(s, w) for w in workloads]} for s in subs],
+            "rows": [{"submission": s, "all": share(s, "all"), "cells": [share(s, w) for w in workloads]}
+                     for s in subs],
             "figures": figures}
 
 
@@ -81,7 +83,7 @@ def tuning_cost_section(cost: pd.DataFrame, order: Sequence[str], workloads: Seq
         if mine.empty:
             continue
         figures.append({"workload": w, "image": figure(analysis_plots.tuning_cost_figure(
-            mine, order, f"{w}: best of k points"), f"tuning_cost_{w}")})
+            mine, order, f"{figure_label(w)}: best of k points"), f"tuning_cost_{w}")})
         for sub in order:
             rows_of = mine[mine["submission"] == sub].sort_values("k")
             if rows_of.empty:
@@ -111,6 +113,8 @@ def landscape_section(diagnostics: dict[str, Any], ruleset: str, order: Sequence
     cells = diagnostics.get("cells") or {}
     how = (f"Run `algoperf-lite diagnose {results_dir}` after a study run with save_weights=true (the trials "
            f"then keep their initial and final weights), then `algoperf-lite report {results_dir}` again.")
+    if "unreadable" in diagnostics:
+        how = f"{diagnostics['unreadable']}. Run `algoperf-lite diagnose {results_dir} --force` to write it anew."
     found: dict[tuple[str, str], dict] = {}
     stale = []
     for sub in order:
@@ -135,26 +139,27 @@ def landscape_section(diagnostics: dict[str, Any], ruleset: str, order: Sequence
             rows.append({
                 "workload": w, "submission": sub,
                 "time": _fmt(e.get("time_to_target"), ".3g", " s") if e.get("reached") else "not reached",
-                "sharpness": _fmt(e.get("sharpness"), ".4g") + ("" if e.get("hessian_converged", True) else " (not converged)"),
+                "sharpness": _fmt(e.get("sharpness"), ".4g")
+                + ("" if e.get("hessian_converged", True) else " (not converged)"),
                 "sharpness_raw": "" if e.get("sharpness") is None else repr(float(e["sharpness"])),
                 "loss_init": _fmt(e.get("loss_init"), ".4g"), "loss_final": _fmt(e.get("loss_final"), ".4g"),
                 "above_chord": _fmt(above_chord(e), ".3g"),
             })
         figures.append({"workload": w, "kind": "line", "image": figure(analysis_plots.line_figure(
             [(sub, e["line"]["alpha"], e["line"]["loss"]) for sub, e in mine],
-            f"{w}: from initial to final weights"), f"landscape_line_{w}")})
+            f"{figure_label(w)}: from initial to final weights"), f"landscape_line_{w}")})
         figures.append({"workload": w, "kind": "plane", "image": figure(analysis_plots.plane_figure(
             [(sub, e["plane"]["coordinates"], e["plane"]["loss"]) for sub, e in mine],
-            f"{w}: around the final weights (filter-normalized directions, seed {settings.get('seed', 0)})"),
-            f"landscape_plane_{w}")})
+            f"{figure_label(w)}: around the final weights (filter-normalized directions, seed "
+            f"{settings.get('seed', 0)})"), f"landscape_plane_{w}")})
         tokens = [(sub, e["token_frequency"]) for sub, e in mine if e.get("token_frequency")]
         if tokens:
             figures.append({"workload": w, "kind": "tokens", "image": figure(analysis_plots.token_figure(
-                tokens, f"{w}: final training loss by token frequency"), f"landscape_tokens_{w}")})
+                tokens, f"{figure_label(w)}: final training loss by token frequency"), f"landscape_tokens_{w}")})
     batch = settings.get("batch_size")
-    note = (f"Training loss on a fixed batch of {batch} examples of each workload's training data (the same for every "
-            f"submission; dropout off, BatchNorm on batch statistics). Sharpness: the largest eigenvalue of its "
-            f"Hessian at the final weights (Lanczos on Hessian-vector products). Above the chord: how far the loss on the "
-            f"straight path from the initial (a = 0) to the final (a = 1) weights rises above the straight line between "
-            f"its two ends (0: never; a barrier on the way where it is large).")
+    note = (f"Training loss on a fixed batch of {batch} examples of each workload's training data (the same for "
+            f"every submission; dropout off, BatchNorm on batch statistics). Sharpness: the largest eigenvalue of its "
+            f"Hessian at the final weights (Lanczos on Hessian-vector products). Above the chord: how far the loss "
+            f"on the straight path from the initial (a = 0) to the final (a = 1) weights rises above the straight "
+            f"line between its two ends (0: never; a barrier on the way where it is large).")
     return {"available": True, "how": how, "stale": stale, "rows": rows, "figures": figures, "note": note}

@@ -16,7 +16,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from .plots import STYLE, color_of, style_of
+from .plots import STYLE, color_of, figure_label, style_of
 
 
 def _log_axis(ax, which: str) -> None:
@@ -37,7 +37,7 @@ def _points_axis(ax, values: pd.Series, scaling: str) -> np.ndarray:
             _log_axis(ax, "x")
         return numeric.to_numpy(float)
     labels = sorted({str(v) for v in values})
-    ax.set_xticks(range(len(labels)), labels)
+    ax.set_xticks(range(len(labels)), [figure_label(v) for v in labels])
     ax.set_xlim(-0.5, len(labels) - 0.5)
     return values.map(lambda v: labels.index(str(v))).to_numpy(float)
 
@@ -69,12 +69,12 @@ def sensitivity_figure(points: pd.DataFrame, title: str, budget: float | None) -
             if np.isfinite(target):
                 bottom.axhline(target, color="black", linestyle="--", linewidth=1)
             top.set(ylim=(0, ceiling * 1.08))
-            bottom.set_xlabel(name + (" (log)" if rows["scaling"].iloc[0] == "log" else ""))
+            bottom.set_xlabel(figure_label(name) + (" (log)" if rows["scaling"].iloc[0] == "log" else ""))
             for ax in (top, bottom):
                 ax.grid(alpha=0.3)
         axes[0, 0].set_ylabel("time to target (s)")
         metric = str(first["metric"].iloc[0] or "metric")
-        axes[1, 0].set_ylabel(f"best validation {metric}")
+        axes[1, 0].set_ylabel(f"best validation {figure_label(metric)}")
         axes[0, 0].legend(fontsize=7, frameon=False, loc="upper left")
         fig.suptitle(title)
         return fig
@@ -90,8 +90,8 @@ def tuning_cost_figure(cost: pd.DataFrame, order: Sequence[str], title: str) -> 
             rows = cost[cost["submission"] == name]
             if rows.empty:
                 continue
-            top.plot(rows["k"], rows["expected_best_time_if_reached"], marker="o", markersize=3, label=name,
-                     **style_of(i))
+            top.plot(rows["k"], rows["expected_best_time_if_reached"], marker="o", markersize=3,
+                     label=figure_label(name), **style_of(i))
             bottom.plot(rows["k"], rows["p_reach"], marker="o", markersize=3, **style_of(i))
         top.set(ylabel="expected best time\nto target (s), if reached", title=title)
         bottom.set(xlabel="k points drawn of N", ylabel="P(some of k reach)", ylim=(-0.03, 1.03))
@@ -110,7 +110,7 @@ def line_figure(lines: Sequence[tuple[str, Sequence[float], Sequence[float]]], t
         shown = []
         for i, (name, alpha, loss) in enumerate(lines):
             shown.append(np.array(loss, dtype=float))
-            ax.plot(alpha, shown[-1], label=name, linewidth=1.6, **style_of(i))
+            ax.plot(alpha, shown[-1], label=figure_label(name), linewidth=1.6, **style_of(i))
         for a in (0, 1):
             ax.axvline(a, color="grey", linestyle=":", linewidth=1)
         ax.set(xlabel="a: 0 = initial weights, 1 = final weights", ylabel="training loss (fixed batch)", title=title)
@@ -141,7 +141,7 @@ def plane_figure(planes: Sequence[tuple[str, Sequence[float], Sequence[Sequence[
             image = ax.contourf(c, c, shown.T, levels=levels, cmap="viridis",
                                 norm=LogNorm(low, levels[-1]))
             ax.plot([0], [0], marker="*", color="white", markersize=9)
-            ax.set(title=name, xlabel="direction 1", aspect="equal")
+            ax.set(title=figure_label(name), xlabel="direction 1", aspect="equal")
         axes[0].set_ylabel("direction 2")
         if image is not None:
             fig.colorbar(image, ax=list(axes), label="training loss (fixed batch)", format="%.3g")
@@ -158,7 +158,7 @@ def token_figure(buckets: Sequence[tuple[str, Sequence[dict]]], title: str) -> F
         for i, (name, rows) in enumerate(buckets):
             x = np.arange(len(rows)) + (i - (len(buckets) - 1) / 2) * width
             loss = [np.nan if r.get("loss") is None else r["loss"] for r in rows]
-            ax.bar(x, loss, width=width, label=name, color=color_of(i))
+            ax.bar(x, loss, width=width, label=figure_label(name), color=color_of(i))
         if buckets:
             rows = buckets[0][1]
             ax.set_xticks(range(len(rows)), [f"{i + 1}\n{r['share']:.1%}" for i, r in enumerate(rows)])

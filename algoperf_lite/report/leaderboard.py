@@ -15,20 +15,22 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 import numpy as np
 import pandas as pd
 
-from algoperf_lite.results import DIAGNOSTICS_FILE, LEADERBOARD_FILE, STUDY_FILE, plots_dir_of
+from algoperf_lite.json_files import UnreadableFile, read_json
+from algoperf_lite.results import (ENVIRONMENT_FILE, LEADERBOARD_FILE, inside, plots_dir_of, read_diagnostics,
+                                   read_study)
 from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, TrialSet, compute_scores
 from algoperf_lite.scoring.algoperf_logs import load_rules, read_algoperf_logs, read_evals, trial_spec_reader
 from algoperf_lite.scoring.bootstrap import COVERAGE_NOTE, interval_cells
 from algoperf_lite.scoring.decomposition import decomposition, has_decomposition
-from algoperf_lite.scoring.results_dir import read_json, read_results_dir, study_reference
 from algoperf_lite.scoring.odds import COLUMN as ODDS
 from algoperf_lite.scoring.odds import odds_cell
+from algoperf_lite.scoring.results_dir import read_results_dir, study_reference
 from algoperf_lite.scoring.sensitivity import reach_shares, sensitivity_points
 from algoperf_lite.scoring.trial_index import TrialIndex, best_trial_paths, eval_column
 from algoperf_lite.scoring.tuning_cost import tuning_cost
@@ -61,20 +63,23 @@ def _safe(name: str) -> str:
 
 
 def search_space(spec: dict, results_dir: Path) -> tuple[str | None, str]:
-    """(pretty JSON or None, where it came from): spec's own copy, else the submission folder's file."""
+    """(pretty JSON or None, where it came from): spec's own copy, else the submission
+    folder's file, read only if it lies inside ``results_dir``: a spec.json from elsewhere
+    names any path it likes, and the page must show nothing from outside its results."""
     if isinstance(spec.get("search_space"), (dict, list)):
         return json.dumps(spec["search_space"], indent=2), "spec.json"
     folder = spec.get("submission_path")
     if not folder:
         return None, "no submission_path in spec.json"
-    for base in (Path.cwd(), results_dir, results_dir.parent):
-        path = base / folder / "tuning_search_space.json"
-        if path.is_file():
-            try:
-                return json.dumps(json.loads(path.read_text()), indent=2), str(path)
-            except json.JSONDecodeError:
-                return path.read_text(), str(path)
-    return None, f"{folder}/tuning_search_space.json not found"
+    path = Path(results_dir) / folder / "tuning_search_space.json"
+    if not inside(results_dir, path):
+        return None, "the submission's folder is outside the results directory: not read"
+    if not path.is_file():
+        return None, f"{folder}/tuning_search_space.json not found"
+    try:
+        return json.dumps(read_json(path), indent=2), str(path.relative_to(results_dir))
+    except UnreadableFile as e:
+        return None, f"{folder}/tuning_search_space.json: {e.reason}"
 
 
 # Of the installed distributions only these are shown, and any in which the trials differ.
@@ -87,8 +92,12 @@ def environment_rows(paths: list[str]) -> tuple[list[tuple[str, str]], str]:
     naming the keys in which the trials' environments differ ("" if they do not)."""
     values: dict[str, Counter] = {}
     for path in paths:
-        env = read_json(Path(path) / "environment.json")
-        for key, value in env.items():
+        try:
+            env = read_json(Path(path) / ENVIRONMENT_FILE) if (Path(path) / ENVIRONMENT_FILE).exists() else {}
+        except UnreadableFile as e:
+            env = {}
+            warnings.warn(f"{e}: that trial's environment is left out of the page", ScoringWarning, stacklevel=2)
+        for key, value in env.items() if isinstance(env, dict) else ():
             items = value.items() if isinstance(value, dict) else [("", value)]
             for sub, v in items:
                 name = f"{key}.{sub}" if sub else key
@@ -127,6 +136,41 @@ def budget_scale_rows(index: TrialIndex, workloads: list[str]) -> list[tuple[str
                 text += f"; {source['from_base_workload']}'s speed"
         rows.append((f"budget scale: {w}", text))
     return rows
+
+
+CLOCK_TEXT = {
+    "cpu": "cpu: the CPU seconds of each trial's process (one torch thread) and of the processes it starts; "
+           "other programs' turns on the cores are not charged",
+    "wall": "wall: wall time, the device synchronized at each reading",
+}
+
+
+def measurement_rows(index: TrialIndex) -> list[tuple[str, str]]:
+    """How the trials were measured: their clock, the time-to-target resolution and
+    whether submissions shared their random numbers (from every trial's spec; nothing for
+    results that do not say, such as AlgoPerf's logs or trials recorded before)."""
+    specs = [index.spec(path) for path in index.trials["path"]]
+    if not any("clock" in s for s in specs):
+        return []
+
+    def tally(values: list, text: Callable[[Any], str]) -> str:
+        counts = Counter(values)
+        if len(counts) == 1:
+            return text(next(iter(counts)))
+        return "; ".join(f"{text(v)} ({n} trials)" for v, n in counts.most_common())
+
+    def resolution(r: Any) -> str:
+        if not r:
+            return "at evals only"
+        return (f"to within {r:.0%}: checkpoints every {r:.0%} of the submission time between evals, bisected "
+                f"once an eval reaches the target")
+
+    return [("clock", tally([s.get("clock") for s in specs], lambda c: CLOCK_TEXT.get(c, str(c)))),
+            ("time-to-target resolution", tally([s.get("time_resolution") for s in specs], resolution)),
+            ("common random numbers", tally([s.get("common_random_numbers", False) for s in specs],
+                                            lambda on: "yes: every submission's trial i of study j on a workload "
+                                                       "has the same seed (initial weights, data order)"
+                                                       if on else "no: every trial its own seed"))]
 
 
 def _target_text(target: dict) -> str:
@@ -352,6 +396,7 @@ def _settings(b: Board, study: dict) -> list[tuple[str, str]]:
                       f"ranking), {s.n_boot} resamples, seed {s.seed}; none for a submission with a 1-study cell"),
         ("speedup reference", b.reference or "none"),
         ("rule constants", json.dumps(rules, sort_keys=True)),
+        *measurement_rows(b.index),
         *budget_scale_rows(b.index, b.all_workloads),
         *[("left out", line) for line in b.info],
     ]
@@ -369,7 +414,7 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
         index = TrialIndex(trialset.trials, trial_spec_reader(rules, trialset.trials), read_evals)
     else:
         trialset = read_results_dir(results_dir)
-        study = read_json(results_dir / STUDY_FILE)
+        study = read_study(results_dir)
         index = TrialIndex(trialset.trials)
     trials, selection = trialset.trials, trialset.trial_selection
     reference = study_reference(results_dir, trials) if algoperf_targets is None else None
@@ -383,7 +428,7 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
     b = Board(results_dir, trials, result, steps, reference, index,
               best_trial_paths(trials, result.picks, index), plots_dir, tuple(trialset.info),
               sensitivity_points(index), tuning_cost(trials),
-              read_diagnostics(results_dir) if algoperf_targets is None else None)
+              _diagnostics(results_dir) if algoperf_targets is None else None)
     return {
         "title": str(study.get("name") or "algoperf-lite leaderboard"),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -396,9 +441,12 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
     }
 
 
-def read_diagnostics(results_dir: Path) -> dict:
-    """diagnostics.json ({} when there is none yet; an unreadable one is an error, as any results file)."""
-    return read_json(results_dir / DIAGNOSTICS_FILE)
+def _diagnostics(results_dir: Path) -> dict:
+    """diagnostics.json; one that cannot be read is said on the page (the rest of it still shows)."""
+    try:
+        return read_diagnostics(results_dir)
+    except UnreadableFile as e:
+        return {"unreadable": str(e)}
 
 
 def render(context: dict) -> str:

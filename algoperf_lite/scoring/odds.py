@@ -29,8 +29,9 @@ workload) or scores (overall) say otherwise.
 - A study effect shared across submissions (common random numbers, correlation 0.6): pairing
   makes 95% statements more often where they are right (distinct scenario, 3 studies, the most
   decided comparisons per workload: "beats" in 38% and "loses" in 75% of benchmarks, against 27%
-  and 63% unpaired) and no more often where they are wrong. The jitter is drawn per cell, so on identical submissions with a
-  shared effect the paired odds are conservative (95% statements in under 1.1% of benchmarks).
+  and 63% unpaired) and no more often where they are wrong. The jitter is drawn per cell, so on
+  identical submissions with a shared effect the paired odds are conservative (95% statements in
+  under 1.1% of benchmarks).
 
 A submission with a cell of one study (or the reference with one) gets no number: "n/a: 1 study".
 """

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .results_dir import read_json
+from algoperf_lite.results import read_spec
 
 
 def eval_column(evals: pd.DataFrame, metric: str | None) -> str | None:
@@ -38,7 +38,7 @@ class TrialIndex:
 
     def spec(self, path: str) -> dict:
         if path not in self._specs:
-            self._specs[path] = self._read_spec(path) if self._read_spec else read_json(Path(path) / "spec.json")
+            self._specs[path] = self._read_spec(path) if self._read_spec else read_spec(Path(path))
         return self._specs[path]
 
     def evals(self, path: str) -> pd.DataFrame | None:
