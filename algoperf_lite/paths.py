@@ -17,6 +17,7 @@ CHECKOUT = PACKAGE.parent  # the repository root, when running from a checkout
 BUILTIN = ("workloads", "submissions", "configs")
 SEARCH_PATH_ENV = {"workloads": "ALGOPERF_LITE_WORKLOADS_PATH", "submissions": "ALGOPERF_LITE_SUBMISSIONS_PATH"}
 DATA_DIR_ENV = "ALGOPERF_LITE_DATA_DIR"
+CACHE_DIR_ENV = "ALGOPERF_LITE_CACHE_DIR"
 
 
 def builtin_dir(name: str) -> Path:
@@ -50,3 +51,9 @@ def data_dir(override: str | os.PathLike | None = None) -> Path:
     ``$ALGOPERF_LITE_DATA_DIR``, else :func:`default_data_dir`."""
     value = override or os.environ.get(DATA_DIR_ENV) or default_data_dir()
     return Path(value).expanduser().resolve()
+
+
+def cache_dir() -> Path:
+    """Where this machine's measurements are kept (``budget_scale=auto``):
+    ``$ALGOPERF_LITE_CACHE_DIR``, else the per-user cache of :func:`default_data_dir`."""
+    return Path(os.environ.get(CACHE_DIR_ENV) or default_data_dir()).expanduser().resolve()

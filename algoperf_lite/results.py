@@ -26,7 +26,7 @@ from algoperf_lite.atomic import write_json_atomic, write_text_atomic
 FORMAT_VERSION = 1
 RULESET_DIRS = {"external": "external_tuning", "self": "self_tuning"}
 CHOSEN_DIR = "chosen_points"  # trials of a chosen point (run hp.NAME=VALUE): not tuning trials, not scored
-EVAL_COLUMNS = ("step", "submission_time", "eval_time")
+EVAL_COLUMNS = ("step", "submission_time", "eval_time", "checkpoint")
 SPEC_FILE, ENVIRONMENT_FILE, EVALS_FILE, OUTCOME_FILE = "spec.json", "environment.json", "evals.csv", "outcome.json"
 TENSORBOARD_DIR = "tensorboard"  # in a trial folder, with logger=tensorboard
 
@@ -124,6 +124,11 @@ class Outcome:
     optimizer_state_bytes: int | None = None  # tensors the submission's state holds beyond the model
     peak_memory_bytes: int | None = None  # on a GPU: peak device allocation (machine-dependent)
     retry: bool = False  # failed because its process was killed: a rerun of the study trains it again
+    num_checkpoints: int = 0  # model copies kept between evals, to resolve the time to target
+    # On the cpu clock, CPU seconds counted beyond the process's own while running: those of
+    # the processes the trial started, and those of its threads while an eval ran.
+    child_cpu_sec: float | None = None
+    paused_thread_cpu_sec: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: None if isinstance(v, float) and not math.isfinite(v) else v

@@ -288,6 +288,11 @@ class Workload(WorkloadContract):
         """Metrics on eval_train, validation and test: {'train/loss': ..,
         'validation/accuracy': .., 'test/...': ..}. Runs no submission code."""
 
+    def eval_validation(self, params: ParameterContainer, model_state: ModelAuxiliaryState) -> dict[str, float]:
+        """The validation metrics alone ({'validation/accuracy': ..}): all that the runner
+        needs of a checkpoint between evals. By default the whole eval."""
+        return self.eval_model(params, model_state)
+
     def describe(self) -> dict[str, Any]:
         """What the registry lists and the results record (scale, sizes, target, budget)."""
         return {

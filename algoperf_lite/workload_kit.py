@@ -377,10 +377,17 @@ class TensorWorkload(spec.Workload):
 
     def eval_model(self, params: nn.Module, model_state: spec.ModelAuxiliaryState) -> dict[str, float]:
         self.prepare()
+        return self._eval_splits(params, (("train", self._eval_train), ("validation", self._splits.validation),
+                                          ("test", self._splits.test)))
+
+    def eval_validation(self, params: nn.Module, model_state: spec.ModelAuxiliaryState) -> dict[str, float]:
+        self.prepare()
+        return self._eval_splits(params, (("validation", self._splits.validation),))
+
+    def _eval_splits(self, model: nn.Module, splits: tuple[tuple[str, TensorData], ...]) -> dict[str, float]:
         names, values = [], []
-        for split, data in (("train", self._eval_train), ("validation", self._splits.validation),
-                            ("test", self._splits.test)):
-            for metric, value in self._eval_split(params, data).items():
+        for split, data in splits:
+            for metric, value in self._eval_split(model, data).items():
                 names.append(f"{split}/{metric}")
                 values.append(value.float())
         return dict(zip(names, torch.stack(values).tolist()))  # one device-to-host read

@@ -13,8 +13,8 @@ a 2% difference stands out from this machine's noise). The submission is a nativ
 (default adamw), whose step the bare loop reproduces. ``--sync-check`` adds the runner
 with a clock that synchronizes the device at every step: the submission time it records
 should match the default clock's (which synchronizes only at eval and stop boundaries)
-within 1%. ``--timer cpu`` (CPU only) times both in CPU seconds of the process, which
-other processes on a shared machine barely move: what the runner's own code costs.
+within 1%. Both are timed on the trials' clock (CPU seconds of the process on a CPU,
+synchronized wall time on a GPU), or the one ``--clock`` names.
 ``--stand-ins`` times a workload whose files are absent on random tensors of the real
 shapes (its line says so). ``--bookkeeping`` adds what the runner's own code costs per
 step, measured apart from the model (a step that computes a one-element loss, 100,000
@@ -44,6 +44,7 @@ import torch
 
 from overhead import bare_loop, data_source, install_stand_ins, measure_overhead, runner_bookkeeping, runner_loop
 from algoperf_lite.paths import data_dir
+from algoperf_lite.trial.clock import default_clock
 from algoperf_lite.trial.submissions import load_submission
 from algoperf_lite.trial.workloads import build_workload, resolve_device, resolve_scale
 
@@ -108,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (trials run on 1 by default)")
     parser.add_argument("--autocast", action="store_true", help="bfloat16 autocast in both loops")
     parser.add_argument("--sync-check", action="store_true", help="also time a per-step-synchronized clock")
-    parser.add_argument("--timer", choices=("wall", "cpu"), default="wall",
-                        help="wall seconds (what trials are scored on) or this process's CPU seconds")
+    parser.add_argument("--clock", choices=("auto", "cpu", "wall"), default="auto",
+                        help="the clock both loops are timed on (auto: the trials', cpu on a CPU, wall on a GPU)")
     parser.add_argument("--stand-ins", action="store_true",
                         help="random tensors of the real shapes where a dataset's files are absent")
     parser.add_argument("--bookkeeping", action="store_true",
@@ -122,9 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     scale = resolve_scale(args.scale, device)
-    if args.timer == "cpu" and device.type != "cpu":
-        parser.error("--timer cpu times CPU work: on a GPU the step is the device's, use wall")
-    timer = time.process_time if args.timer == "cpu" else time.perf_counter
+    clock = default_clock(device, args.threads) if args.clock == "auto" else args.clock
+    if clock == "cpu" and device.type != "cpu":
+        parser.error("--clock cpu times CPU work: on a GPU the step is the device's, use wall")
     if args.stand_ins:
         install_stand_ins("full" if scale == "full" else "tiny")
     submission = load_submission(args.submission)
@@ -149,11 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"device {device} ({torch.get_num_threads()} threads), scale {scale}, "
           f"{args.steps} steps x {args.repeats} repeats, submission {submission.name}"
-          f"{', bfloat16 autocast' if args.autocast else ''}, {args.timer} time")
+          f"{', bfloat16 autocast' if args.autocast else ''}, {clock} clock")
     for name in args.workloads:
         workload = build_workload(name, scale, device, data_dir(args.data_dir))
         result = measure_overhead(workload, submission, args.steps, args.repeats, sync_check=args.sync_check,
-                                  autocast=args.autocast, timer=timer)
+                                  autocast=args.autocast, clock=clock)
         source = data_source(name, scale)
         print(result.line(name) + ("" if source in ("real", "generated") else f"  [{source}]"), flush=True)
         if args.bookkeeping:

@@ -11,10 +11,8 @@ two fastest repeats: other processes only ever add time, so each loop's fastest 
 is the one least disturbed. Repeats alternate which of the two runs first (ABBA), so
 that a slow drift cancels instead of favouring one.
 
-On a CPU, ``timer=time.process_time`` times both in CPU seconds of this process instead
-of wall seconds: with one torch thread that is the work itself, and other processes on a
-shared machine barely move it (wall time is what trials are scored on; the CPU-time
-figure tells what the runner's own code adds).
+Both loops are timed on the trials' clock (``clock``: the CPU time of the process on a
+CPU, synchronized wall time on a GPU; trial/clock.py), or on the one asked for.
 
 Torch and the trial machinery only (no Hydra), so that it runs on a bare GPU machine. A
 helper module of the scripts beside it, imported as ``overhead`` (a script's own folder is
@@ -34,7 +32,7 @@ from typing import Any
 import torch
 
 from algoperf_lite import data, spec
-from algoperf_lite.trial.clock import SubmissionClock, device_synchronizer
+from algoperf_lite.trial.clock import SubmissionClock, default_clock, device_synchronizer, make_timer
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import train
 from algoperf_lite.trial.submissions import LoadedSubmission
@@ -203,27 +201,30 @@ class Overhead:
 
 def measure_overhead(workload: spec.Workload, submission: LoadedSubmission, steps: int, repeats: int,
                      sync_check: bool = False, batch_size: int | None = None, autocast: bool = False,
-                     warmup_steps: int = 20, timer: Timer = time.perf_counter,
+                     warmup_steps: int = 20, clock: str | None = None,
                      on_repeat: Callable[[int, Overhead], None] | None = None) -> Overhead:
     """Bare loop and runner, ``steps`` steps each, ``repeats`` times interleaved (ABBA
-    order), after a warm-up of both (allocator, kernels, lazy initializations)."""
+    order), after a warm-up of both (allocator, kernels, lazy initializations), on
+    ``clock`` (None: the trials')."""
     if submission.form != "native":
         raise ValueError("the bare loop reproduces the native form's step: give a native submission")
     workload.prepare()
     batch_size = batch_size or workload.default_batch_size
     device = getattr(workload, "device", torch.device("cpu"))
     workload.autocast = autocast  # the bare loop's forward passes; the runner sets it from its record
+    clock = clock or default_clock(device, torch.get_num_threads())
+    timer = time.process_time if clock == "cpu" else time.perf_counter  # the process's share of CpuTimer
 
     def bare() -> float:
         return bare_loop(workload, submission, batch_size, steps, timer=timer)
 
     def runner() -> float:
-        return runner_loop(workload, submission, batch_size, steps, clock=SubmissionClock(device, timer=timer),
+        return runner_loop(workload, submission, batch_size, steps, clock=SubmissionClock(device, make_timer(clock)),
                            autocast=autocast)
 
     def synced() -> float:
-        return runner_loop(workload, submission, batch_size, steps, clock=PerStepSyncClock(device, timer=timer),
-                           autocast=autocast)
+        return runner_loop(workload, submission, batch_size, steps,
+                           clock=PerStepSyncClock(device, make_timer(clock)), autocast=autocast)
 
     if warmup_steps:
         bare_loop(workload, submission, batch_size, warmup_steps)

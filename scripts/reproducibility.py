@@ -1,20 +1,30 @@
-"""How much a verdict moves with the seeds (or the machine): one study preset run twice
-with different root seeds, or two results directories compared (e.g. the same study from
-another machine), scored alike, and compared per submission.
+"""How much a verdict moves with the seeds and the machine's load: one study preset run
+twice with different root seeds (the second optionally beside busy processes), or two
+results directories compared (e.g. the same study from another machine), scored alike.
 
     python scripts/reproducibility.py                                  # the quickstart, seeds 0 and 1
-    python scripts/reproducibility.py --preset smoke --out /tmp/repro  # a quick look
+    python scripts/reproducibility.py --busy 1 ruleset=self \\
+        'study.submissions=[adamw,nadamw,...]' 'study.workloads=[digits_logreg,mnist_cnn,shakespeare_char_lm]'
     python scripts/reproducibility.py --compare RESULTS_A RESULTS_B    # two finished studies
 
-Prints, per ruleset: each submission's score in both and their difference, Kendall's tau
-between the two rankings, and the share of (submission, workload) cells whose verdict
-(reached within budget or not, after the median over studies) agrees.
+Prints, per ruleset: each submission's score in both and their difference; Kendall's tau
+between the two rankings; the share of (submission, workload) cells whose verdict
+(reached within budget or not, after the median over studies) agrees; the largest score
+difference; and, from the score differences, how many studies a comparison needs to
+tell two submissions apart at 95% confidence. With ``--busy N``, N other processes (each
+a one-thread PyTorch training loop, as another user's job would be) run throughout the
+second study; each study's wall time is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +33,38 @@ from scipy.stats import kendalltau
 
 from algoperf_lite.scoring import ScoreSettings, compute_scores, load_trials
 
+# Another user's job: a one-thread PyTorch loop of matrix products, as a training run keeps a core busy.
+BUSY = ("import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\n"
+        "while True:\n    a = torch.tanh(a @ a * 0.01)\n")
 
-def scores_and_verdicts(results_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+
+@contextmanager
+def busy_processes(n: int) -> Iterator[None]:
+    """``n`` busy processes for the duration of the block."""
+    procs = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def scores_and_verdicts(results_dir: Path) -> tuple[pd.Series, pd.Series]:
     """(ruleset, submission) -> score; (ruleset, submission, workload) -> reached."""
     result = compute_scores(load_trials(results_dir), ScoreSettings(n_boot=0))
     scores = result.scores.set_index(["ruleset", "submission"])["score"]
     times = result.times.set_index(["ruleset", "submission", "workload"])
     return scores, np.isfinite(times["counted"])
+
+
+def studies_needed(differences: list[float], gap: float) -> int:
+    """Studies per submission for a 95% statement that two submissions whose scores differ
+    by ``gap`` are ordered right, from the differences of one study's scores between two
+    runs: one run's score has spread sd = sd(difference) / sqrt(2); the median over n
+    studies roughly sd / sqrt(n); two submissions' difference sqrt(2) times that."""
+    sd = float(np.std(differences, ddof=1)) / math.sqrt(2) if len(differences) > 1 else float("nan")
+    return max(1, math.ceil((1.96 * math.sqrt(2) * sd / gap) ** 2)) if math.isfinite(sd) else 0
 
 
 def compare(a: Path, b: Path) -> list[str]:
@@ -44,9 +79,14 @@ def compare(a: Path, b: Path) -> list[str]:
             lines.append(f"  {sub:<24} {sa[sub]:.4f}  {sb[sub]:.4f}  difference {sb[sub] - sa[sub]:+.4f}")
         tau = kendalltau([sa[s] for s in subs], [sb[s] for s in subs]).statistic if len(subs) > 1 else float("nan")
         cells = reached_a.loc[ruleset].index.intersection(reached_b.loc[ruleset].index)
-        agree = (reached_a.loc[ruleset].loc[cells] == reached_b.loc[ruleset].loc[cells]).mean()
-        lines.append(f"  Kendall's tau of the rankings {tau:.3f}; reached-or-not agrees in {agree:.0%} of "
-                     f"{len(cells)} (submission, workload) cells")
+        agree = (reached_a.loc[ruleset].loc[cells] == reached_b.loc[ruleset].loc[cells])
+        differences = [sb[s] - sa[s] for s in subs]
+        lines.append(f"  Kendall's tau of the rankings {tau:.3f}; reached-or-not agrees in {agree.mean():.0%} of "
+                     f"{len(cells)} (submission, workload) cells ({(~agree).sum()} flipped); largest score "
+                     f"difference {max(map(abs, differences)):.4f}")
+        if len(differences) > 1:
+            needed = ", ".join(f"{gap:g}: {studies_needed(differences, gap)}" for gap in (0.05, 0.1, 0.2))
+            lines.append(f"  studies per submission to order two scores that differ by d, at 95% ({needed})")
     return lines
 
 
@@ -54,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="quickstart", help="a study preset (configs/study/)")
     parser.add_argument("--seeds", type=int, nargs=2, default=(0, 1), metavar=("A", "B"))
+    parser.add_argument("--busy", type=int, default=0, metavar="N",
+                        help="busy processes beside the second study (a loaded machine)")
     parser.add_argument("--out", type=Path, default=Path("results/reproducibility"), help="where the two studies go")
     parser.add_argument("--compare", type=Path, nargs=2, metavar=("RESULTS_A", "RESULTS_B"),
                         help="compare two finished results directories instead of running")
@@ -65,9 +107,15 @@ def main(argv: list[str] | None = None) -> int:
         from algoperf_lite.commands.study import study_command
 
         a, b = (args.out / f"{args.preset}_seed{seed}" for seed in args.seeds)
-        for seed, folder in zip(args.seeds, (a, b)):
-            study_command([f"study={args.preset}", f"seed={seed}", f"results_dir={folder}", "quiet=true",
-                           *args.overrides])
+        for i, (seed, folder) in enumerate(zip(args.seeds, (a, b))):
+            busy = args.busy if i == 1 else 0
+            started = time.monotonic()
+            with busy_processes(busy):
+                code = study_command([f"study={args.preset}", f"seed={seed}", f"results_dir={folder}", "quiet=true",
+                                      *args.overrides])
+            if code:
+                return code
+            print(f"seed {seed}: {time.monotonic() - started:.0f} s of wall time beside {busy} busy process(es)")
     print("\n".join(compare(a, b)))
     return 0
 

@@ -16,7 +16,13 @@ and budgets"), and record them with their provenance in the family's targets.jso
    budget and the workload's eval period), with ``--check-seeds`` other seeds; the share
    that reaches the target is recorded, and while it is under ``--min-reach`` the budget
    (and with it the step hint) grows by a quarter: a target the reference reaches half
-   the time would make every ranking a coin toss.
+   the time would make every ranking a coin toss. The checks' times to target are
+   recorded as fractions of the budget: how close the reference runs to its edge.
+
+Every run is timed as trials are, on the trial's clock (the CPU time of the process on a
+CPU, one torch thread unless ``--threads`` says otherwise); the tuning runs and reruns
+evaluate ``--evals`` times each and keep no checkpoints (the target is not known yet),
+the checks run exactly as trials do.
 
 Example (the digits target committed in workloads/logreg/targets.json):
     python scripts/set_targets.py digits_logreg --scale smoke \
@@ -41,6 +47,7 @@ import torch
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.rules import load_rules
 from algoperf_lite.spec import Target
+from algoperf_lite.trial.clock import default_clock
 from algoperf_lite.trial.environment import device_name
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import train
@@ -62,16 +69,17 @@ def run(workload_name, scale, device, data_dir, submission, point, seed, budget,
     workload = build_workload(workload_name, scale, device, data_dir)
     workload.override(step_hint=steps, budget_sec=budget)
     record = TrialRecord.of(workload, submission, hyperparameters=point, seed=seed, eval_period_sec=eval_period,
-                            stop_at_target=False)
+                            stop_at_target=False, time_resolution=0.0)
     return workload, train(workload, submission, record)
 
 
-def check(workload_name, scale, device, data_dir, submission, point, seed, goal, budget, step_hint) -> bool:
-    """Whether the point, run as a trial of the workload with this target, budget and step
-    hint is (the workload's own eval period), reaches the target."""
+def check(workload_name, scale, device, data_dir, submission, point, seed, goal, budget, step_hint) -> float:
+    """The time to target (inf: not reached) of the point, run as a trial of the workload
+    with this target, budget and step hint is (the workload's own eval period)."""
     workload = build_workload(workload_name, scale, device, data_dir)
     workload.override(target=goal, budget_sec=budget, step_hint=step_hint)
-    return train(workload, submission, TrialRecord.of(workload, submission, hyperparameters=point, seed=seed)).reached
+    return train(workload, submission, TrialRecord.of(workload, submission, hyperparameters=point,
+                                                      seed=seed)).time_to_target
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,13 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-reach", type=float, default=0.6, help="share of check seeds that must reach it")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data-dir", default=None, help="data directory (default: ALGOPERF_LITE_DATA_DIR)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: torch's); on a shared CPU, 1 gives steadier times")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch (1: as trials run)")
     parser.add_argument("--dry-run", action="store_true", help="print, do not write targets.json")
     args = parser.parse_args(argv)
 
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     data_dir = resolve_data_dir(args.data_dir)
     eval_period = args.tune_budget / args.evals
@@ -146,10 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     check_seeds = [derive_seed("check", s) for s in range(args.check_seeds)]
     for _ in range(8):
         step_hint = int(round(steps_per_sec * budget, -1))
-        reached = [check(args.workload, args.scale, device, data_dir, submission, best_point, seed, goal, budget,
-                         step_hint) for seed in check_seeds]
+        times = [check(args.workload, args.scale, device, data_dir, submission, best_point, seed, goal, budget,
+                       step_hint) for seed in check_seeds]
+        reached = [math.isfinite(t) for t in times]
         reach = sum(reached) / len(reached)
-        print(f"check: {sum(reached)}/{len(reached)} seeds reach {target} within {budget:.2f} s", file=sys.stderr)
+        edge = ", ".join(f"{t / budget:.0%}" if math.isfinite(t) else "not reached" for t in times)
+        print(f"check: {sum(reached)}/{len(reached)} seeds reach {target} within {budget:.2f} s (at {edge} of it)",
+              file=sys.stderr)
         if reach >= args.min_reach:
             break
         budget *= 1.25
@@ -159,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "provenance": {
             "command": "python scripts/set_targets.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
             "hardware": f"{device_name(device)} ({device}, {torch.get_num_threads()} threads)",
+            "clock": default_clock(device, torch.get_num_threads()),
             "date": dt.date.today().isoformat(),
             "best_submission": best_name, "best_point": best_point,
             "seeds": seeds, "best_metric_per_seed": bests,
@@ -167,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             "steps_to_target_per_seed": [h["step"] for h in hits],
             "check_seeds": check_seeds, "reach": f"{sum(reached)} of {len(reached)} check seeds reach the "
                                                   f"target within the budget, run as trials",
+            "check_time_to_target_fraction_of_budget": [round(t / budget, 3) if math.isfinite(t) else None
+                                                        for t in times],
         },
     }
     print(json.dumps(entry, indent=2))

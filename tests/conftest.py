@@ -42,6 +42,22 @@ def empty_data_dir(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache_dir(tmp_path, monkeypatch):
+    """Every test starts with no kept speed measurements, and never touches the user's."""
+    monkeypatch.setenv("ALGOPERF_LITE_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Tests that call the runner directly train on one torch thread, as trials do
+    (``threads=1``): the cpu clock charges every thread's CPU time."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+@pytest.fixture(autouse=True)
 def no_internet(monkeypatch):
     """Tests never reach the internet: a URL that is not this machine's fails at once, as
     offline (a closed network may instead hang until a timeout). Local servers still answer."""
@@ -84,8 +100,8 @@ def slowed(submission: LoadedSubmission, **delays: float) -> LoadedSubmission:
     )
 
 
-def train_point(workload, submission, point, clock=None, **fields) -> TrainResult:
+def train_point(workload, submission, point, submission_clock=None, **fields) -> TrainResult:
     """``train`` with the point ``point`` and the record fields ``fields`` (seed,
-    batch_size, budget_sec, ...); the rest from the workload, as it is now."""
+    batch_size, budget_sec, clock, ...); the rest from the workload, as it is now."""
     return train(workload, submission, TrialRecord.of(workload, submission, hyperparameters=point, **fields),
-                 clock=clock)
+                 clock=submission_clock)

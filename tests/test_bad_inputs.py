@@ -71,7 +71,7 @@ CASES = {
     "no CUDA": (lambda t: ["run", "device=cuda"], "CUDA is not available here"),
     "zero eval period": (lambda t: ["run", "eval_every_steps=0"], "must be positive or null"),
     "zero threads": (lambda t: ["run", "threads=0"], "threads must be positive or null"),
-    "negative budget scale": (lambda t: ["run", "budget_scale=-1"], "budget_scale must be auto, a positive number"),
+    "negative budget scale": (lambda t: ["run", "budget_scale=-1"], "budget_scale must be auto, measure, a positive number"),
     "budget scale of an unknown workload": (lambda t: ["run", "budget_scale={digit_logreg: 2}"],
                                             "budget_scale names unknown workload(s) digit_logreg"),
     # data

@@ -1,10 +1,12 @@
 """budget_scale=auto: a workload's budget in this machine's seconds, from its speed here
-against the calibration's, measured once before the first trial (under the trials'
-concurrency) and recorded; a resumed study measures nothing."""
+against the calibration's, measured before the first trial (under the trials'
+concurrency), kept for this machine and recorded; a resumed study measures nothing."""
 
 from __future__ import annotations
 
+import functools
 import json
+import statistics
 
 import pytest
 
@@ -12,6 +14,7 @@ from algoperf_lite.cli import main
 from algoperf_lite.configs import load_config
 from algoperf_lite.study import budget_scale as study_speed
 from algoperf_lite.commands.study import study_command
+from algoperf_lite.trial import speed, speed_cache
 from algoperf_lite.trial.speed import measure
 from algoperf_lite.trial.workloads import build_workload, workload_classes
 from algoperf_lite.workload_kit import calibration
@@ -95,3 +98,35 @@ def test_a_study_records_its_factors_and_a_resumed_study_measures_nothing(tmp_pa
     monkeypatch.setattr("algoperf_lite.commands.study.measure_budget_scale", no_measuring)
     assert study_command(args) == 0
     assert f"reused from {results / 'study.json'}" in capsys.readouterr().out
+
+
+def test_a_measurement_is_kept_per_machine_and_measure_replaces_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(speed, "REPEAT_SEC", 0.1)  # the keeping is tested here, not the measurement's length
+    fresh = functools.partial(measure.__wrapped__, "digits_logreg", "smoke", CPU, 1, None)  # past the process's memo
+    first, again = fresh(), fresh()
+    assert not first.cached and again.cached
+    assert (again.steps_per_sec, again.date, again.factor) == (first.steps_per_sec, first.date, first.factor)
+    assert again.to_json()["method"] == f"cached (measured {first.date})"
+    assert len(first.steps_per_sec_repeats) == speed.REPEATS
+    assert first.steps_per_sec == statistics.median(first.steps_per_sec_repeats)
+    remeasured = fresh(refresh=True)  # budget_scale=measure
+    assert not remeasured.cached and fresh().steps_per_sec == remeasured.steps_per_sec
+    assert not fresh(concurrency=2).cached  # another setting, another entry
+    record = tmp_path / "cache" / speed_cache.FILE
+    assert len(json.loads(record.read_text())) == 2
+    record.write_text("{not json")  # a damaged record is measured anew and rewritten
+    assert not fresh().cached and fresh().cached
+    monkeypatch.setattr(speed_cache, "fingerprint", lambda device: {"host": "another machine"})
+    assert not fresh().cached
+
+
+def test_a_study_reads_this_machines_kept_measurement(tmp_path, capsys):
+    args = ["study=smoke", "rules.num_trials=1", "study.submissions=[adamw]", "budget_sec=0.3", "score=false",
+            "quiet=true", "executor=pool", "workers=1"]
+    assert study_command([*args, f"results_dir={tmp_path / 'first'}"]) == 0
+    assert "measured in" in capsys.readouterr().out
+    assert study_command([*args, f"results_dir={tmp_path / 'second'}"]) == 0
+    first, second = (json.loads((tmp_path / name / "study.json").read_text())["config"]["budget_scale"]["digits_logreg"]
+                     for name in ("first", "second"))
+    assert "this machine's measurement of" in capsys.readouterr().out
+    assert second["cached"] and second["factor"] == first["factor"] and second["date"] == first["date"]

@@ -12,7 +12,7 @@ import pytest
 from algoperf_lite.cli import main
 from algoperf_lite.configs import load_config
 from algoperf_lite.errors import UserError
-from algoperf_lite.results import read_evals, read_outcome, read_spec
+from algoperf_lite.results import EVAL_COLUMNS, read_evals, read_outcome, read_spec
 from algoperf_lite.trial.run import prepare_trial, run_prepared
 
 # Evals by step count: a short trial with a known number of evals.
@@ -26,7 +26,7 @@ def run_trial(tmp_path: Path, *overrides: str):
 
 
 def metric_columns(row: dict[str, str]) -> list[str]:
-    return [k for k in row if k not in ("step", "submission_time", "eval_time")]
+    return [k for k in row if k not in EVAL_COLUMNS]
 
 
 # --- TensorBoard -------------------------------------------------------------------------------

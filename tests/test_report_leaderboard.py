@@ -204,3 +204,27 @@ def test_report_output_path_and_bad_input(tmp_path: Path, site: Path) -> None:
     assert out.is_file() and (tmp_path / "pages" / "board_plots").is_dir()
     with pytest.raises(ScoringError, match="no finished trials"):
         report_command(tmp_path / "pages", None)
+
+
+def test_the_page_says_how_trials_were_measured(tmp_path: Path, site: Path) -> None:
+    assert "clock" not in settings_rows(site)  # trials that do not name their clock: nothing guessed
+    root = tmp_path / "results"
+    make_results_dir(root, {("adamw", "mnist"): [[8.0, 9.0]], ("sgd", "mnist"): [[10.0, 12.0]]})
+    specs = sorted(root.glob("*_tuning/*/study_*/*/trial_*/spec.json"))
+    for i, path in enumerate(specs):
+        spec = json.loads(path.read_text())
+        spec.update(clock="cpu" if i else "wall", time_resolution=0.02, common_random_numbers=True)
+        path.write_text(json.dumps(spec))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScoringWarning)
+        assert report_command(root, None) == 0
+    rows = settings_rows(root)
+    assert rows["clock"].startswith("cpu: the CPU seconds") and f"({len(specs) - 1} trials)" in rows["clock"]
+    assert "wall: wall time" in rows["clock"] and "(1 trials)" in rows["clock"]
+    assert rows["time-to-target resolution"].startswith("to within 2%: checkpoints every 2%")
+    assert rows["common random numbers"].startswith("yes")
+
+
+def settings_rows(results: Path) -> dict[str, str]:
+    page = Page((results / "leaderboard.html").read_text(encoding="utf-8"))
+    return {name: value for name, value in page.tables["settings"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import math
 
@@ -34,3 +35,38 @@ def test_scores_tau_and_agreeing_verdicts_by_hand(tmp_path):
     assert "y" in text and "0.5000  difference" in text
     # ranking a: x > z > y; b: x > y > z -> two concordant pairs, one discordant: tau = 1/3
     assert "Kendall's tau of the rankings 0.333; reached-or-not agrees in 83% of 6 (submission, workload) cells" in text
+    assert "(1 flipped); largest score difference" in text
+
+
+def test_studies_needed_by_hand():
+    # Differences 0.1 and -0.1: sd 0.1414, one run's sd 0.1; two submissions' difference
+    # over n studies: sqrt(2) x 0.1 / sqrt(n); for d = 0.1 at 95%: n >= (1.96 x 1.414)^2 = 7.68.
+    assert reproducibility.studies_needed([0.1, -0.1], 0.1) == 8
+    assert reproducibility.studies_needed([0.1, -0.1], 0.2) == 2
+    assert reproducibility.studies_needed([0.0, 0.0], 0.1) == 1
+
+
+def test_busy_processes_run_only_inside_the_block():
+    import psutil
+
+    me = psutil.Process()
+    before = set(me.children())  # a trial server of earlier tests may be one
+    with reproducibility.busy_processes(2):
+        busy = set(me.children()) - before
+        assert len(busy) == 2 and all(p.is_running() for p in busy)
+    assert not set(me.children()) - before and not any(p.is_running() for p in busy)
+
+
+def test_load_check_runs_the_same_trial_alone_and_loaded(capsys):
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        load_check = importlib.import_module("load_check")
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    assert load_check.main(["--workload", "digits_logreg", "--submission", "sgd_momentum", "--busy", "1",
+                            "--pairs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ") and "cpu clock: digits_logreg + sgd_momentum" in out and "wall clock:" in out
+    assert out.count("same steps to target in every run: True") == 2

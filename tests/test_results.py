@@ -41,6 +41,7 @@ def test_writer_records_evals_and_outcome(tmp_path):
 
     rows = list(csv.DictReader((writer.path / "evals.csv").open()))
     assert [r["step"] for r in rows] == ["1", "90"]
-    assert list(rows[0]) == ["step", "submission_time", "eval_time", "test/accuracy", "validation/accuracy"]
+    assert list(rows[0]) == ["step", "submission_time", "eval_time", "checkpoint", "test/accuracy",
+                             "validation/accuracy"]
     outcome = json.loads((writer.path / "outcome.json").read_text())
     assert outcome["time_to_target"] is None and outcome["submission_time"] == 1.5

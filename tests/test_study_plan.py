@@ -38,7 +38,14 @@ def test_the_same_config_gives_the_same_points_and_seeds_and_another_seed_does_n
     first, again, other = draw(), draw(), draw("seed=1")
     assert first == again
     seeds = [seed for seed, _ in first[0]]
-    assert len(set(seeds)) == len(seeds)  # every trial its own seed
+    # Common random numbers: each (study, trial, workload) its own seed, the same for both submissions.
+    assert len(set(seeds)) == len(seeds) / 2
+    _, plan = planned(tmp_path, "rules.num_studies=2")
+    by_cell = {(t.record.study, t.record.trial, t.record.workload): t.record.seed for t in plan}
+    assert all(t.record.seed == by_cell[t.record.study, t.record.trial, t.record.workload] for t in plan)
+    assert all(t.record.common_random_numbers for t in plan)
+    independent = [seed for seed, _ in draw("common_random_numbers=false")[0]]
+    assert len(set(independent)) == len(independent)  # without: every trial its own seed
     assert all(point for _, point in first[0])
     assert {s for s, _ in other[0]}.isdisjoint(seeds) and other[1] != first[1]
     assert [p for _, p in other[0]] != [p for _, p in first[0]]

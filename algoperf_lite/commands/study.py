@@ -33,6 +33,7 @@ from algoperf_lite.study.progress import StudyProgress
 from algoperf_lite.study.resume import claim_results_dir, recorded_budget_scale, refusal, study_record, trial_state
 from algoperf_lite.study.scheduler import JobState
 from algoperf_lite.study.summary import print_plan, print_summary
+from algoperf_lite.trial.config import MEASURED_SCALES
 from algoperf_lite.trial.submissions import PYTHON_PREFIX
 
 
@@ -93,24 +94,27 @@ def _scaled(settings: StudyConfig, plan: list[PlannedTrial], devices: list[str],
             console: Console) -> StudyConfig:
     """``budget_scale=auto`` resolved: the factors study.json recorded (a resumed study
     measures nothing), else measured now (not in a dry run), printed either way."""
-    if settings.budget_scale != "auto" or settings.budget_sec and settings.eval_period_sec:
+    if settings.budget_scale not in MEASURED_SCALES or settings.budget_sec and settings.eval_period_sec:
         return settings  # given, or not needed (each trial's record says which)
     recorded = None if settings.overwrite else recorded_budget_scale(settings.results_path)
     if recorded is not None:
         how = f"reused from {settings.results_path / STUDY_FILE}"
     elif dry_run:
-        console.print("budget_scale=auto: budgets below are the workloads' own; the study measures this machine "
-                      "against each calibration before its first trial")
+        console.print(f"budget_scale={settings.budget_scale}: budgets below are the workloads' own; the study "
+                      f"measures this machine against each calibration before its first trial (or reads its kept "
+                      f"measurement)")
         return settings
     else:
         names = tuple(dict.fromkeys(t.record.workload for t in plan))
         slots = worker_slots(settings, devices)
         started = time.monotonic()
         recorded = measure_budget_scale(settings, names, plan[0].record.scale, slots, worker_threads(settings, devices))
-        how = f"measured in {time.monotonic() - started:.0f} s on {len(slots)} worker(s) at once"
+        kept = sorted({e["date"] for e in recorded.values() if e.get("cached")})
+        how = (f"this machine's measurement of {', '.join(kept)} (budget_scale=measure measures again)"
+               if kept else f"measured in {time.monotonic() - started:.0f} s on {len(slots)} worker(s) at once")
     factors = ", ".join(f"{name} {entry['factor']:.2f}" + ("" if entry["calibrated"] else " (not calibrated)")
                         for name, entry in recorded.items())
-    console.print(f"budget_scale=auto, {how}: {factors}")
+    console.print(f"budget_scale={settings.budget_scale}, {how}: {factors}")
     return dataclasses.replace(settings, budget_scale=recorded)
 
 
@@ -121,7 +125,7 @@ def run_configured_study(settings: StudyConfig, dry_run: bool, console: Console)
                         f"executor='sequential', not {settings.executor_kind}; give folders to run elsewhere")
     devices = resolve_devices(settings)
     device = plan_device(settings, devices)
-    unscaled = dataclasses.replace(settings, budget_scale=1.0) if settings.budget_scale == "auto" else settings
+    unscaled = dataclasses.replace(settings, budget_scale=1.0) if settings.budget_scale in MEASURED_SCALES else settings
     plan = prepare_plan(trial_configs(unscaled, device))  # every input checked before anything is measured
     if dry_run:
         return _run(_scaled(settings, plan, devices, True, console), plan, devices, True, console)

@@ -195,6 +195,41 @@ def budget_scale_rows(index: TrialIndex, workloads: list[str]) -> list[tuple[str
     return rows
 
 
+CLOCK_TEXT = {
+    "cpu": "cpu: the CPU seconds of each trial's process (one torch thread) and of the processes it starts; "
+           "other programs' turns on the cores are not charged",
+    "wall": "wall: wall time, the device synchronized at each reading",
+}
+
+
+def measurement_rows(index: TrialIndex) -> list[tuple[str, str]]:
+    """How the trials were measured: their clock, the time-to-target resolution and
+    whether submissions shared their random numbers (from every trial's spec; nothing for
+    results that do not say, such as AlgoPerf's logs or trials recorded before)."""
+    specs = [index.spec(path) for path in index.trials["path"]]
+    if not any("clock" in s for s in specs):
+        return []
+
+    def tally(values: list, text: Callable[[Any], str]) -> str:
+        counts = Counter(values)
+        if len(counts) == 1:
+            return text(next(iter(counts)))
+        return "; ".join(f"{text(v)} ({n} trials)" for v, n in counts.most_common())
+
+    def resolution(r: Any) -> str:
+        if not r:
+            return "at evals only"
+        return (f"to within {r:.0%}: checkpoints every {r:.0%} of the submission time between evals, bisected "
+                f"once an eval reaches the target")
+
+    return [("clock", tally([s.get("clock") for s in specs], lambda c: CLOCK_TEXT.get(c, str(c)))),
+            ("time-to-target resolution", tally([s.get("time_resolution") for s in specs], resolution)),
+            ("common random numbers", tally([s.get("common_random_numbers", False) for s in specs],
+                                            lambda on: "yes: every submission's trial i of study j on a workload "
+                                                       "has the same seed (initial weights, data order)"
+                                                       if on else "no: every trial its own seed"))]
+
+
 def _target_text(target: dict) -> str:
     if not target:
         return "–"
@@ -392,6 +427,7 @@ def _settings(b: Board, study: dict) -> list[tuple[str, str]]:
                       f"ranking), {s.n_boot} resamples, seed {s.seed}; none for a submission with a 1-study cell"),
         ("speedup reference", b.reference or "none"),
         ("rule constants", json.dumps(rules, sort_keys=True)),
+        *measurement_rows(b.index),
         *budget_scale_rows(b.index, b.all_workloads),
         *[("left out", line) for line in b.info],
     ]

@@ -22,22 +22,19 @@ from algoperf_lite.workload_kit import calibration
 
 
 def _measure_all(names: list[str], scale: str, device: str, threads: int | None, config: dict[str, Any],
-                 barrier: Any = None) -> list[dict[str, Any]]:
+                 concurrency: int = 1, barrier: Any = None) -> list[dict[str, Any]]:
     """Every workload's :class:`~algoperf_lite.trial.speed.Speed` in this process, as JSON."""
     import torch
 
+    from algoperf_lite.trial.environment import torch_threads
     from algoperf_lite.trial.speed import measure
 
-    if threads is not None:
-        torch.set_num_threads(threads)
     resolved = str(workloads.resolve_device(device))
-    speeds = []
-    for name in names:
-        if barrier is not None:
-            barrier.wait()  # the workers measure each workload together, as they will train together
-        speeds.append(measure(name, scale, resolved, torch.get_num_threads() if resolved == "cpu" else None,
-                              resolve_data_dir(config["data_dir"]), tuple(config["workloads_path"])).to_json())
-    return speeds
+    with torch_threads(threads):  # then restored: a sequential study measures in its own process
+        return [measure(name, scale, resolved, torch.get_num_threads() if resolved == "cpu" else None,
+                        resolve_data_dir(config["data_dir"]), tuple(config["workloads_path"]), concurrency,
+                        config["refresh"], barrier).to_json()
+                for name in names]
 
 
 def _pool_worker(conn: Any, *args: Any) -> None:
@@ -54,7 +51,8 @@ def _in_pool(names: list[str], scale: str, slots: list[tuple[str, str]], threads
     jobs = []
     for _, device in slots:
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=_pool_worker, args=(child, names, scale, device, threads, config, barrier),
+        process = ctx.Process(target=_pool_worker, args=(child, names, scale, device, threads, config, len(slots),
+                                                         barrier),
                               name="algoperf-lite speed")
         process.start()
         jobs.append((process, parent))
@@ -69,18 +67,18 @@ def _in_pool(names: list[str], scale: str, slots: list[tuple[str, str]], threads
     return results
 
 
-def _combine(names: list[str], runs: list[list[dict[str, Any]]], concurrency: int) -> dict[str, dict[str, Any]]:
+def _combine(names: list[str], runs: list[list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """One entry per workload: the median speed over the processes that measured it."""
     out = {}
     for i, name in enumerate(names):
         each = [run[i] for run in runs]
         first = each[0]
         if not first["calibrated"]:
-            out[name] = {**first, "concurrency": concurrency}
+            out[name] = first
             continue
         here = statistics.median(s["steps_per_sec"] for s in each)
         out[name] = {**first, "steps_per_sec": here, "factor": first["calibration_steps_per_sec"] / here,
-                     "concurrency": concurrency, "steps_per_sec_per_worker": [s["steps_per_sec"] for s in each]}
+                     "steps_per_sec_per_worker": [s["steps_per_sec"] for s in each]}
     return out
 
 
@@ -91,7 +89,8 @@ def measure_budget_scale(settings: StudyConfig, names: tuple[str, ...], scale: s
     registered = workloads.workload_classes(settings.workloads_path)
     base = {n: n if calibration(registered[n].cls, n, scale) else registered[n].cls.variant_of or n for n in names}
     measured = sorted(set(base.values()))
-    config = {"data_dir": settings.data_dir, "workloads_path": list(settings.workloads_path)}
+    config = {"data_dir": settings.data_dir, "workloads_path": list(settings.workloads_path),
+              "refresh": settings.budget_scale == "measure"}
     kind = settings.executor_kind
     if kind == "pool":
         runs = _in_pool(measured, scale, slots, threads, config)
@@ -101,5 +100,5 @@ def measure_budget_scale(settings: StudyConfig, names: tuple[str, ...], scale: s
         runs = [run_on_a_node(settings, _measure_all, measured, scale, "auto", threads, config)]
     else:
         runs = [_measure_all(measured, scale, slots[0][1], threads, config)]
-    speeds = _combine(measured, runs, len(runs))
+    speeds = _combine(measured, runs)
     return {n: speeds[n] if base[n] == n else {**speeds[base[n]], "from_base_workload": base[n]} for n in names}

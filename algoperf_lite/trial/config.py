@@ -20,6 +20,8 @@ from algoperf_lite.rules import Rules, check_ruleset, load_rules
 # "results": False for a knob that says where or how to run, not what a trial's result is.
 POSITIVE = {"positive": True}
 WHERE = {"results": False}
+CLOCKS = ("cpu", "wall")  # the submission clocks (algoperf_lite/trial/clock.py)
+MEASURED_SCALES = ("auto", "measure")  # budget_scale values that measure this machine (trial/speed.py)
 
 
 def positive(default: Any = None) -> Any:
@@ -53,9 +55,19 @@ class TrialSettings:
     budget_sec: Optional[float] = positive()  # null: the workload's (x the self-tuning multiplier)
     eval_period_sec: Optional[float] = positive()  # null: the workload's
     # This machine's slowness against the machine that calibrated each target: multiplies
-    # each workload's budget and eval period. auto: measured before the first trial (and
-    # recorded); or a number, or {workload: number, ...}.
+    # each workload's budget and eval period. auto: this machine's kept measurement, else
+    # measured before the first trial (recorded either way); measure: measured again and
+    # kept; or a number, or {workload: number, ...}.
     budget_scale: Any = "auto"
+    # The submission clock: auto (cpu for a one-thread CPU trial, else wall) | cpu (CPU
+    # seconds of the trial's processes: other programs' turns on the cores are not charged) | wall.
+    clock: str = "auto"
+    # Time to target to within this fraction: checkpoints between evals, evaluated by
+    # bisection once an eval reaches the target (algoperf_lite/trial/checkpoints.py); 0: at evals only.
+    time_resolution: float = field(default=0.02, metadata={"minimum": 0})
+    # Common random numbers: every submission's trial i of study j on a workload gets the same
+    # seed (initial weights, data order), so that submissions are compared on the same draws.
+    common_random_numbers: bool = True
     compile: bool = False  # torch.compile the model; compile time counts, as in AlgoPerf
     autocast: bool = False  # bfloat16 autocast of the model's forward passes (for GPUs); its time counts
     threads: Optional[int] = positive(1)  # torch threads of a CPU trial (targets were calibrated on 1)
@@ -74,6 +86,11 @@ class TrialSettings:
     def __post_init__(self) -> None:
         check_ruleset(self.ruleset)
         check_values(self)
+        if self.clock not in ("auto", *CLOCKS):
+            raise UserError(f"clock={self.clock!r} is not valid: use auto, {' or '.join(CLOCKS)}")
+        if self.time_resolution >= 1:
+            raise UserError(f"time_resolution={self.time_resolution!r} is not valid: a fraction of the time so far, "
+                            f"below 1 (0.02: to within 2%), or 0 for evals only")
 
 
 @dataclass

@@ -26,6 +26,8 @@ class EvalTable:
             self._printed_header = True
         value = row[f"validation/{self.target.metric}"]
         mark = " [green]<- target[/green]" if self.target.reached(value) else ""
+        if row.get("checkpoint"):  # evaluated after the fact, to tell when the target was reached
+            mark += " [dim](checkpoint)[/dim]"
         self.console.print(
             f"{row['step']:>8d} {row['submission_time']:>9.3f} {row['eval_time']:>9.3f} "
             f"{row.get('train/loss', math.nan):>11.4f} {row.get('validation/loss', math.nan):>9.4f} "

@@ -7,9 +7,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from algoperf_lite import spec
 from algoperf_lite.rules import Rules, load_rules
 from algoperf_lite.trial import distributed
+from algoperf_lite.trial.clock import default_clock
 
 # Field metadata: a field that describes the trial (where it ran, how it was derived)
 # without deciding its result is left out of the plan's identity; one marked "config" is
@@ -51,6 +54,9 @@ class TrialRecord:
     # {file: hash} of the family's folder, "project": {"version", "commit"}}.
     code: dict[str, Any] | None = None
     autocast: bool = _config(False)  # bfloat16 autocast of the forward passes
+    clock: str = "cpu"  # the submission clock: cpu | wall (algoperf_lite/trial/clock.py)
+    time_resolution: float = _config(0.02)  # checkpoints between evals (algoperf_lite/trial/checkpoints.py)
+    common_random_numbers: bool = _config(True)  # the seed is the same for every submission
     submission_path: str = _describes("")
     submission_form: str = _describes("")
     root_seed: int = _describes(0)
@@ -81,6 +87,8 @@ class TrialRecord:
             budget_sec=workload.max_allowed_runtime_sec, eval_period_sec=workload.eval_period_time_sec,
             step_hint=workload.step_hint, target=workload.target, stop_at_target=True, compile=False,
             threads=None, num_processes=distributed.world_size(), device=str(getattr(workload, "device", "cpu")),
+            clock=default_clock(getattr(workload, "device", torch.device("cpu")),
+                                fields.get("threads") or torch.get_num_threads()),
         )
         return cls(**{**defaults, **fields})
 

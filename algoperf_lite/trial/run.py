@@ -19,7 +19,8 @@ from algoperf_lite.locks import trial_lock
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.results import Outcome, TrialWriter, is_finished, trial_dir
 from algoperf_lite.trial import code, distributed, loggers, workloads
-from algoperf_lite.trial.config import TrialConfig, TrialSettings
+from algoperf_lite.trial.clock import default_clock
+from algoperf_lite.trial.config import MEASURED_SCALES, TrialConfig, TrialSettings
 from algoperf_lite.trial.environment import describe_environment, torch_threads
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import EvalCallback, train
@@ -65,7 +66,8 @@ def prepare_trial(config: TrialConfig,
     record = TrialRecord.of(
         workload, submission, **TrialRecord.config_fields(config),
         root_seed=config.seed,
-        seed=derive_seed(config.seed, config.study, config.trial, submission.name, workload.name),
+        seed=trial_seed(config, submission.name, workload.name),
+        clock=default_clock(device, config.threads) if config.clock == "auto" else config.clock,
         hyperparameters=point, point_source=point_source,
         code={"submission": code.submission_manifest(submission.module_file),
               "workload": code.folder_manifest(family), "project": code.project()},
@@ -81,6 +83,13 @@ def prepare_trial(config: TrialConfig,
     path = trial_dir(Path(config.results_dir), record.ruleset, record.submission, record.study, record.workload,
                      record.trial, chosen=point_source == "chosen")
     return PreparedTrial(record, path, workload, submission, logger)
+
+
+def trial_seed(config: TrialConfig, submission: str, workload: str) -> int:
+    """The trial's seed, from the root seed, the study and trial indices and the workload;
+    without common random numbers, the submission's name too."""
+    names = (workload,) if config.common_random_numbers else (submission, workload)
+    return derive_seed(config.seed, config.study, config.trial, *names)
 
 
 def trial_point_of(config: TrialConfig,
@@ -102,17 +111,18 @@ def trial_point_of(config: TrialConfig,
 def budget_scale_for(config: TrialSettings, workload: str, scale: str,
                      device: torch.device) -> tuple[float, dict[str, Any]]:
     """The factor by which ``workload``'s budget and eval period are multiplied here, and
-    how it was obtained. ``budget_scale`` is ``auto`` (measured: :mod:`~algoperf_lite.trial.speed`,
-    once per process), one number for every workload, or a mapping of workload names to
-    numbers (those not named get 1) or to measurements (a study's, made before its first
-    trial: ``{"factor": ..., ...}``)."""
+    how it was obtained. ``budget_scale`` is ``auto`` (this machine's kept measurement, or
+    measured now: :mod:`~algoperf_lite.trial.speed`), ``measure`` (measured now, and kept),
+    one number for every workload, or a mapping of workload names to numbers (those not
+    named get 1) or to measurements (a study's, made before its first trial:
+    ``{"factor": ..., ...}``)."""
     value = config.budget_scale
-    if value == "auto" and config.budget_sec and config.eval_period_sec:
+    if value in MEASURED_SCALES and config.budget_sec and config.eval_period_sec:
         return 1.0, {"method": "not needed: budget_sec and eval_period_sec are given", "factor": 1.0}
-    if value == "auto":
+    if value in MEASURED_SCALES:
         speed = measure(workload, scale, str(device), config.threads if device.type == "cpu" else None,
-                        resolve_data_dir(config.data_dir), tuple(config.workloads_path))
-        return speed.factor, {**speed.to_json(), "concurrency": 1}
+                        resolve_data_dir(config.data_dir), tuple(config.workloads_path), refresh=value == "measure")
+        return speed.factor, speed.to_json()
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(workloads.workload_classes(config.workloads_path)))
         if unknown:
@@ -121,8 +131,8 @@ def budget_scale_for(config: TrialSettings, workload: str, scale: str,
     entry = value.get(workload, 1.0) if isinstance(value, dict) else value
     factor = entry.get("factor") if isinstance(entry, dict) else entry
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
-        raise UserError(f"budget_scale must be auto, a positive number or a mapping of workload names to positive "
-                        f"numbers, got {value!r}")
+        raise UserError(f"budget_scale must be auto, measure, a positive number or a mapping of workload names to "
+                        f"positive numbers, got {value!r}")
     return float(factor), entry if isinstance(entry, dict) else {"method": "given", "factor": float(factor)}
 
 

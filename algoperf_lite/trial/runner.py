@@ -21,7 +21,8 @@ import torch
 from algoperf_lite import spec
 from algoperf_lite.results import Outcome
 from algoperf_lite.trial import distributed
-from algoperf_lite.trial.clock import SubmissionClock
+from algoperf_lite.trial.checkpoints import Checkpoints, target_check
+from algoperf_lite.trial.clock import CpuTimer, SubmissionClock, make_timer
 from algoperf_lite.trial.loss_watch import LossWatch
 from algoperf_lite.trial.memory import state_bytes
 from algoperf_lite.trial.record import TrialRecord
@@ -46,28 +47,41 @@ class TrainResult:
     exception: BaseException | None = field(default=None, repr=False)  # a failed submission's, for ``check``
     optimizer_state_bytes: int | None = None  # what the submission's state holds beyond the model
     peak_memory_bytes: int | None = None  # on a GPU: the device's peak allocation during the trial
+    num_checkpoints: int = 0
+    # CPU clock: seconds counted from processes the trial started, and from its threads during evals
+    child_cpu_sec: float | None = None
+    paused_thread_cpu_sec: float | None = None
 
     def outcome(self, wall_time: float) -> Outcome:
         return Outcome(status=self.status, reached=self.reached, time_to_target=self.time_to_target,
                        steps_to_target=self.steps_to_target, submission_time=self.submission_time,
                        steps=self.steps, num_evals=len(self.evals), wall_time=wall_time, error=self.error,
                        mean_step_sec=self.submission_time / self.steps if self.steps else None,
-                       optimizer_state_bytes=self.optimizer_state_bytes, peak_memory_bytes=self.peak_memory_bytes)
+                       optimizer_state_bytes=self.optimizer_state_bytes, peak_memory_bytes=self.peak_memory_bytes,
+                       num_checkpoints=self.num_checkpoints, child_cpu_sec=self.child_cpu_sec,
+                       paused_thread_cpu_sec=self.paused_thread_cpu_sec)
 
 
 @dataclass(frozen=True)
 class EvalSchedule:
-    """When to evaluate: every ``period_sec`` of submission time (AlgoPerf's rule); for
-    reproducibility checks every ``every_steps`` steps; or after exactly the steps
+    """When to evaluate: every ``period_sec`` of submission time (AlgoPerf's rule), with
+    checkpoints every ``resolution`` of the time so far in between (trial/checkpoints.py);
+    for reproducibility checks every ``every_steps`` steps; or after exactly the steps
     ``at_steps`` (``check``). The first two always evaluate after step 1."""
 
     period_sec: float
     every_steps: int | None = None
     at_steps: Collection[int] | None = None
+    resolution: float = 0.0
 
     @classmethod
     def of(cls, record: TrialRecord) -> EvalSchedule:
-        return cls(record.eval_period_sec, record.eval_every_steps)
+        return cls(record.eval_period_sec, record.eval_every_steps, resolution=record.time_resolution)
+
+    def checkpoints(self, budget_sec: float) -> Checkpoints | None:
+        """The checkpoints between evals, when the time schedule keeps them."""
+        timed = self.every_steps is None and self.at_steps is None and math.isfinite(self.period_sec)
+        return Checkpoints(self.resolution, min(self.period_sec, budget_sec)) if timed and self.resolution > 0 else None
 
     def due(self, step: int, now: float, next_eval_at: float) -> bool:
         if self.at_steps is not None:
@@ -114,8 +128,10 @@ def train(
     workload's eval (``check`` evaluates a probe batch at chosen steps)."""
     device = getattr(workload, "device", torch.device("cpu"))
     ranks = distributed.setup(device)
-    clock = clock or SubmissionClock(device, reduce_max=ranks.max if ranks else None)
+    clock = clock or SubmissionClock(device, make_timer(record.clock), reduce_max=ranks.max if ranks else None)
     schedule = schedule or EvalSchedule.of(record)
+    # A checkpoint needs only the target's metric: the validation split (trial/checkpoints.py).
+    evaluate_checkpoint = evaluate or getattr(workload, "eval_validation", workload.eval_model)
     evaluate = evaluate or workload.eval_model
     target, budget_sec, max_steps = record.target, record.budget_sec, record.max_steps
     # Under self-tuning (no point) the submission's self_tuning.json point, in either form.
@@ -124,13 +140,22 @@ def train(
     # Under torchrun a rank may not stop alone (the others would wait in a collective), so
     # there divergence is caught at the next eval, which every rank runs alike.
     watch = LossWatch(device) if ranks is None else None
+    checkpoints = schedule.checkpoints(budget_sec) if target is not None else None
+    reached = target_check(target) if target is not None else None
     evals: list[dict[str, Any]] = []
     eval_results: list[tuple[int, dict[str, float]]] = []  # AlgoPerf's form, for submissions
-    step, time_to_target, steps_to_target = 0, math.inf, None
+    step, time_to_target, steps_to_target, num_checkpoints = 0, math.inf, None, 0
     status, error, exception = "budget_exhausted", None, None
     model = optimizer_state = None
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+
+    def log(rows: list[dict[str, Any]]) -> None:
+        """Record eval rows (in time order) and hand them to ``on_eval``."""
+        evals.extend(rows)
+        if on_eval is not None and (ranks is None or ranks.is_main):
+            for r in rows:
+                on_eval(r)
 
     try:
         # --- untimed set-up ------------------------------------------------------------
@@ -181,10 +206,11 @@ def train(
             train_state["accumulated_submission_time"] = now
             if now > budget_sec:
                 break  # the budget is checked at every step; no eval once it is spent
-            if not (complete or schedule.due(step, now, next_eval_at)):
+            eval_due = complete or schedule.due(step, now, next_eval_at)
+            if not (eval_due or (checkpoints is not None and checkpoints.due(now))):
                 continue
 
-            if submission.prepare_for_eval is not None:  # timed, as in AlgoPerf
+            if submission.prepare_for_eval is not None:  # timed, as in AlgoPerf (at checkpoints too)
                 optimizer_state, model, model_state = submission.prepare_for_eval(
                     view, model, param_types, model_state, hp, workload.loss_type,
                     optimizer_state, eval_results, step, rng,
@@ -192,32 +218,49 @@ def train(
             now = clock.pause()  # synchronized reading, for the record
             if now > budget_sec:
                 break
+            if not eval_due:  # a checkpoint: its evaluation deferred until an eval reaches the target
+                checkpoints.keep(step, now, model, model_state)
+                num_checkpoints += 1
+                clock.resume()
+                continue
             eval_started = time.perf_counter()
             metrics = evaluate(model, model_state)
-            row = {"step": step, "submission_time": now,
-                   "eval_time": time.perf_counter() - eval_started, **metrics}
-            evals.append(row)
-            eval_results.append((step, metrics))
-            if on_eval is not None and (ranks is None or ranks.is_main):
-                on_eval(row)
-            train_state.update(last_eval_time=now, training_complete=complete)
-
+            row = {"step": step, "submission_time": now, "eval_time": time.perf_counter() - eval_started,
+                   "checkpoint": False, **metrics}
             error = _nonfinite(metrics)
+            reached_now = not error and reached is not None and math.isinf(time_to_target) and reached(metrics)
+            rows = [row]
+            if reached_now:  # the kept checkpoints tell when, more finely than the eval period
+                found, earlier = checkpoints.first_reaching(model, evaluate_checkpoint, reached) if checkpoints else (None, [])
+                time_to_target, steps_to_target = (found.submission_time, found.step) if found else (now, step)
+                train_state["validation_goal_reached"] = True
+                checkpoints, rows = None, [*earlier, row]
+            log(rows)
+            eval_results.append((step, metrics))
+            train_state.update(last_eval_time=now, training_complete=complete)
             if error:
                 status = "diverged"
                 break
-            if target is not None and math.isinf(time_to_target) and target.reached(
-                    metrics[f"validation/{target.metric}"]):
-                time_to_target, steps_to_target = now, step
-                train_state["validation_goal_reached"] = True
-                if record.stop_at_target:
-                    status = "reached"
-                    break
+            if reached_now and record.stop_at_target:
+                status = "reached"
+                break
             if complete:
                 status = "training_complete"
                 break
             next_eval_at = now + schedule.period_sec
+            if checkpoints is not None:
+                checkpoints.clear()
+                checkpoints.schedule_after(now)
             clock.resume()
+
+        if status == "budget_exhausted" and checkpoints is not None and checkpoints.kept:
+            # The budget ran out between evals: a checkpoint kept within it may have reached the target.
+            clock.pause()
+            found, rows = checkpoints.first_reaching(model, evaluate_checkpoint, reached, eval_after=False)
+            log(rows)
+            if found is not None:
+                time_to_target, steps_to_target = found.submission_time, found.step
+                status = "reached" if record.stop_at_target else status
     except Exception as e:  # a submission's bug costs its trial only
         status, error, exception = "failed", traceback.format_exc(limit=-8), e
 
@@ -228,4 +271,7 @@ def train(
         evals=evals, error=error, exception=exception,
         optimizer_state_bytes=state_bytes(optimizer_state, model) if model is not None else None,
         peak_memory_bytes=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
+        num_checkpoints=num_checkpoints,
+        child_cpu_sec=clock.timer.descendants_sec if isinstance(clock.timer, CpuTimer) else None,
+        paused_thread_cpu_sec=clock.timer.off_clock_sec if isinstance(clock.timer, CpuTimer) else None,
     )
