@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.errors import UserError
+from algoperf_lite.json_files import UnreadableFile, read_json
 from algoperf_lite.results import JOBS_FILE, Outcome, read_outcome, trial_lock_file
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
@@ -169,10 +169,10 @@ def run_on_a_node(settings: StudyConfig, fn: Any, *args: Any) -> Any:
 
 def _read_jobs(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = read_json(path)
+    except UnreadableFile:
         return {}
-    return data if isinstance(data, dict) else {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
 
 
 def recorded_jobs(results_dir: Path) -> dict[str, Job]:
