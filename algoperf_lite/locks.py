@@ -98,6 +98,7 @@ def hold(path: Path, lease_sec: float, refusal: Callable[[str], str],
     ``refusal(holder)``. ``warn`` says that it watches a lock not renewed for a lease, and
     that a lock whose holder is gone was taken over (None: silently)."""
     path = Path(path)
+    missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
     lease = _lease(path, lease_sec)
     before = _describe(lease, path)
@@ -120,6 +121,9 @@ def hold(path: Path, lease_sec: float, refusal: Callable[[str], str],
         yield
     finally:
         lease.release()
+        for folder in missing:  # made for the lock, and left empty by the block: gone with it
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _warning(message: str) -> None:

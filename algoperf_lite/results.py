@@ -18,10 +18,12 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from algoperf_lite.atomic import write_json_atomic, write_text_atomic
+from algoperf_lite.json_files import UnreadableFile, read_json
 
 FORMAT_VERSION = 1
 RULESET_DIRS = {"external": "external_tuning", "self": "self_tuning"}
@@ -74,9 +76,11 @@ def trial_dir(results_dir: Path, ruleset: str, submission: str, study: int, work
 
 
 def trial_dirs(results_dir: Path) -> list[Path]:
-    """Every trial folder under a results directory, finished or not."""
+    """Every trial folder under a results directory, finished or not (but none that a
+    link leads outside it)."""
     return sorted(p for ruleset in RULESET_DIRS.values()
-                  for p in (Path(results_dir) / ruleset).glob("*/study_*/*/trial_*") if p.is_dir())
+                  for p in (Path(results_dir) / ruleset).glob("*/study_*/*/trial_*")
+                  if p.is_dir() and inside(results_dir, p))
 
 
 def _index(name: str) -> int:
@@ -102,6 +106,41 @@ def trial_dir_parts(path: Path) -> dict[str, Any]:
     ruleset, submission, study, workload, trial = relative_trial_path(path).parts
     return {"ruleset": ruleset, "submission": submission, "study": _index(study), "workload": workload,
             "trial": _index(trial)}
+
+
+# --- what readers may trust of a record ----------------------------------------------------------
+# A results directory may come from anyone: each record is checked for the types its
+# readers rely on (``.get`` on its objects, arithmetic on its numbers) before they see it.
+
+NONE = type(None)
+NUMBER = (int, float)
+OUTCOME_TYPES = {"status": str, "reached": bool, "time_to_target": (*NUMBER, NONE), "steps_to_target": (int, NONE),
+                 "submission_time": NUMBER, "steps": int, "num_evals": int, "wall_time": NUMBER, "error": (str, NONE),
+                 "spec_hash": (str, NONE), "mean_step_sec": (*NUMBER, NONE), "optimizer_state_bytes": (int, NONE),
+                 "peak_memory_bytes": (int, NONE), "retry": bool}
+SPEC_TYPES = {"ruleset": str, "submission": str, "workload": str, "study": int, "trial": int, "variant_of": (str, NONE),
+              "rules": dict, "target": (dict, NONE), "budget_sec": NUMBER, "hyperparameters": (dict, NONE),
+              "submission_form": str, "submission_path": str, "budget_scale_source": (dict, NONE)}
+TARGET_TYPES = {"metric": str, "value": NUMBER, "maximize": bool}
+RULES_TYPES = {"num_studies": (int, NONE), "num_trials": (int, NONE)}
+
+
+def _is(value: Any, types: type | tuple[type, ...]) -> bool:
+    types = types if isinstance(types, tuple) else (types,)
+    return bool in types if isinstance(value, bool) else isinstance(value, types)  # JSON's true is no number
+
+
+def wrong_type(data: Any, expected: dict[str, type | tuple[type, ...]]) -> str | None:
+    """What in the JSON object ``data`` is not of the type ``expected`` gives for its key
+    (absent keys are fine), or None."""
+    if not isinstance(data, dict):
+        return f"not a JSON object but {type(data).__name__}"
+    for key, types in expected.items():
+        if key in data and not _is(data[key], types):
+            names = " or ".join("null" if t is NONE else t.__name__ for t in (types if isinstance(types, tuple)
+                                                                              else (types,)))
+            return f"{key} is {type(data[key]).__name__}, not {names}"
+    return None
 
 
 # --- the outcome ----------------------------------------------------------------------------
@@ -140,6 +179,13 @@ class Outcome:
         return cls(**{k: v for k, v in data.items() if k in names})
 
     @classmethod
+    def problem(cls, data: Any) -> str | None:
+        """Why ``data`` (outcome.json's content) is not an outcome this code wrote, or None."""
+        missing = [f.name for f in dataclasses.fields(cls)
+                   if f.default is dataclasses.MISSING and isinstance(data, dict) and f.name not in data]
+        return f"{', '.join(missing)} missing" if missing else wrong_type(data, OUTCOME_TYPES)
+
+    @classmethod
     def failed(cls, reason: str, wall_time: float, last_eval: dict[str, str] | None = None,
                num_evals: int = 0, retry: bool = False) -> Outcome:
         """A trial its executor had to end (its process died or hung), after the evals it wrote."""
@@ -149,11 +195,19 @@ class Outcome:
                    num_evals=num_evals, wall_time=wall_time, error=reason, retry=retry)
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+def spec_problem(spec: Any) -> str | None:
+    """Why ``spec`` (spec.json's content) is not one readers can trust, or None."""
+    return (wrong_type(spec, SPEC_TYPES) or wrong_type(spec.get("rules") or {}, RULES_TYPES)
+            or wrong_type(spec.get("target") or {}, TARGET_TYPES))
+
+
+def _read_record(path: Path, problem: Callable[[Any], str | None]) -> Any:
+    """A record file's JSON, or UnreadableFile: unreadable, or ``problem`` finds one."""
+    data = read_json(path)
+    why = problem(data)
+    if why:
+        raise UnreadableFile(path, why)
+    return data
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
@@ -180,18 +234,16 @@ def _evals_damage(path: Path, expected_rows: int) -> str | None:
 
 def check_trial(path: Path) -> tuple[Outcome | None, str | None]:
     """(outcome, None) for a finished trial; else (None, why not): no outcome yet, or a
-    record that is truncated, unparsable, or whose outcome belongs to another spec."""
-    data = _read_json(Path(path) / OUTCOME_FILE)
-    if data is None:
-        exists = (Path(path) / OUTCOME_FILE).exists()
-        return None, f"{OUTCOME_FILE} is unreadable" if exists else f"no {OUTCOME_FILE}"
+    record that is truncated, unparsable, not what this code writes, or whose outcome
+    belongs to another spec."""
+    path = Path(path)
+    if not (path / OUTCOME_FILE).exists():
+        return None, f"no {OUTCOME_FILE}"
     try:
-        outcome = Outcome.from_json(data)
-    except TypeError:  # fields missing: not an outcome this code wrote
-        return None, f"{OUTCOME_FILE} is incomplete"
-    spec = _read_json(Path(path) / SPEC_FILE)
-    if not isinstance(spec, dict):
-        return None, f"{SPEC_FILE} is unreadable"
+        outcome = Outcome.from_json(_read_record(path / OUTCOME_FILE, Outcome.problem))
+        spec = _read_record(path / SPEC_FILE, spec_problem)
+    except UnreadableFile as e:
+        return None, f"{Path(e.source).name} is unreadable: {e.reason}"
     if outcome.spec_hash is not None and outcome.spec_hash != spec_hash(spec):
         return None, f"{OUTCOME_FILE} belongs to another {SPEC_FILE} (a rerun was interrupted)"
     damage = _evals_damage(path, outcome.num_evals)
@@ -208,9 +260,11 @@ def is_finished(path: Path) -> bool:
 
 
 def read_spec(path: Path) -> dict[str, Any]:
-    """The trial's spec.json as written ({} if absent or unreadable)."""
-    data = _read_json(Path(path) / SPEC_FILE)
-    return data if isinstance(data, dict) else {}
+    """The trial's spec.json as written ({} if absent, unreadable or not a spec)."""
+    try:
+        return _read_record(Path(path) / SPEC_FILE, spec_problem)
+    except UnreadableFile:
+        return {}
 
 
 def read_evals(path: Path) -> list[dict[str, str]]:
@@ -220,6 +274,62 @@ def read_evals(path: Path) -> list[dict[str, str]]:
             return list(csv.DictReader(f))
     except OSError:
         return []
+
+
+# --- study.json ---------------------------------------------------------------------------------
+
+STUDY_TYPES = {"name": str, "trials": list, "workloads": (list, dict), "submissions": list, "rules": dict,
+               "config": dict, "code": dict, "reference_submission": (str, NONE), "plan_hash": str,
+               "format_version": int, "num_trials_planned": int}
+
+
+def inside(results_dir: Path, path: Path) -> bool:
+    """Whether ``path`` lies inside ``results_dir`` (links followed): nothing else is read."""
+    return Path(path).resolve().is_relative_to(Path(results_dir).resolve())
+
+
+def planned_trial_path(results_dir: Path, entry: Any) -> Path | None:
+    """A trial folder that study.json's ``trials`` lists, if ``entry`` names one inside
+    ``results_dir`` as the layout does (<ruleset>/<submission>/study_<k>/<workload>/trial_<i>)."""
+    if not isinstance(entry, str):
+        return None
+    relative = Path(entry)
+    parts = relative.parts
+    if (relative.is_absolute() or len(parts) != TRIAL_DEPTH or parts[0] not in RULESET_DIRS.values()
+            or any(p in (".", "..") for p in parts) or not parts[-1].startswith("trial_")):
+        return None
+    path = Path(results_dir) / relative
+    return path if inside(results_dir, path) else None
+
+
+def _study_problem(study: Any, results_dir: Path) -> str | None:
+    why = wrong_type(study, STUDY_TYPES) or wrong_type(study.get("rules") or {}, RULES_TYPES)
+    if why:
+        return why
+    for i, entry in enumerate(study.get("trials") or []):
+        if planned_trial_path(results_dir, entry) is None:
+            return (f"trials[{i}] ({entry!r:.80}) is not a trial folder inside the results directory "
+                    f"(<ruleset>/<submission>/study_<k>/<workload>/trial_<i>)")
+    workloads = study.get("workloads") or []
+    if not all(isinstance(w, str) or isinstance(w, dict) and isinstance(w.get("name"), str) for w in workloads):
+        return "workloads holds something that is not a name"
+    if not all(isinstance(s, str) for s in study.get("submissions") or []):
+        return "submissions holds something that is not a name"
+    code = study.get("code") or {}
+    why = wrong_type(code, {"submissions": dict, "workloads": dict, "project": (dict, NONE)})
+    if why or not all(isinstance(files, (dict, NONE)) for kind in ("submissions", "workloads")
+                      for files in (code.get(kind) or {}).values()):
+        return f"code: {why or 'a file list is not a JSON object'}"
+    return None
+
+
+def read_study(results_dir: Path) -> dict[str, Any]:
+    """study.json, checked ({} if there is none); UnreadableFile for one that cannot be read
+    or that lists anything but trial folders inside ``results_dir``."""
+    path = Path(results_dir) / STUDY_FILE
+    if not path.exists():
+        return {}
+    return _read_record(path, lambda study: _study_problem(study, results_dir))
 
 
 # --- the writer -------------------------------------------------------------------------------
@@ -247,7 +357,8 @@ class TrialWriter:
 
     def write_outcome(self, outcome: Outcome) -> None:
         """Last, bound to the spec.json beside it (read back: the one on disk is what counts)."""
-        spec = _read_json(self.path / SPEC_FILE)
-        if not isinstance(spec, dict):
-            raise OSError(f"{self.path / SPEC_FILE} is missing or unreadable: no outcome can be bound to it")
+        try:
+            spec = _read_record(self.path / SPEC_FILE, spec_problem)
+        except UnreadableFile as e:
+            raise OSError(f"{e}: no outcome can be bound to it") from None
         write_json_atomic(self.path / OUTCOME_FILE, dataclasses.replace(outcome, spec_hash=spec_hash(spec)).to_json())

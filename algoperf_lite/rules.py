@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import yaml
-
 from algoperf_lite.errors import UserError
+from algoperf_lite.json_files import read_yaml
 from algoperf_lite.paths import configs_dir
 
 RULESETS = ("external", "self")
@@ -40,7 +39,7 @@ def load_rules(preset: str = "v0.6") -> Rules:
     if not path.is_file():
         known = sorted(p.stem for p in path.parent.glob("*.yaml"))
         raise UserError(f"unknown rules preset {preset!r}; known: {', '.join(known)}")
-    data = yaml.safe_load(path.read_text())
+    data = read_yaml(path)
     try:
         return Rules(**data)
     except TypeError as e:

@@ -24,7 +24,9 @@ def submission(tmp_path, source, space=None, name="mine"):
     folder = tmp_path / name
     folder.mkdir()
     (folder / "submission.py").write_text(source)
-    if space is not None:
+    if isinstance(space, bytes):
+        (folder / "tuning_search_space.json").write_bytes(space)
+    elif space is not None:
         (folder / "tuning_search_space.json").write_text(space if isinstance(space, str) else json.dumps(space))
     return f"submission={folder}"
 
@@ -53,7 +55,26 @@ CASES = {
                         "unknown scaling 'exp'; use one of linear, log"),
     "empty feasible points": (lambda t: ["run", submission(t, NATIVE, lr({"feasible_points": []}))],
                               "empty feasible_points"),
-    "search space not JSON": (lambda t: ["run", submission(t, NATIVE, "{oops")], "is not valid JSON"),
+    "search space not JSON": (lambda t: ["run", submission(t, NATIVE, "{oops")], "not valid JSON"),
+    "search space with NaN": (lambda t: ["run", submission(t, NATIVE, '{"learning_rate": {"feasible_points": [NaN]}}')],
+                              "tuning_search_space.json: not valid JSON (NaN is not a JSON number)"),
+    "search space with Infinity": (lambda t: ["run", submission(t, NATIVE, '[{"learning_rate": -Infinity}]')],
+                                   "not valid JSON (-Infinity is not a JSON number)"),
+    "search space with a number too large": (
+        lambda t: ["run", submission(t, NATIVE, '{"learning_rate": {"min": 1e-3, "max": 1e999, "scaling": "log"}}')],
+        "tuning_search_space.json: holds inf, not a finite number"),
+    "search space in YAML with .nan": (lambda t: ["run", submission(t, NATIVE), f"search_space={_yaml(t)}"],
+                                       "space.yaml: holds nan, not a finite number"),
+    "search space binary": (lambda t: ["run", submission(t, NATIVE, b"\x89PNG\r\n\x1a\n\x00\xff\xfe")],
+                            "tuning_search_space.json: not UTF-8 text"),
+    "search space nested deep": (lambda t: ["run", submission(t, NATIVE, "[" * 200_000 + "]" * 200_000)],
+                                 "tuning_search_space.json: nested deeper than 64 levels"),
+    "study: search space with NaN": (
+        lambda t: ["study", f"results_dir={t / 'results'}", "--dry-run",
+                   "study.submissions=[" + submission(t, NATIVE, '[{"learning_rate": NaN}]').removeprefix(
+                       "submission=") + "]"],
+        "not valid JSON (NaN is not a JSON number)"),
+    "chosen point with NaN": (lambda t: ["run", "hp.learning_rate=nan"], "hp.NAME=VALUE: holds nan"),
     "no search space for external tuning": (lambda t: ["run", submission(t, NATIVE)], "has no tuning_search_space.json"),
     "no self-tuning point": (lambda t: ["run", "ruleset=self", submission(t, NATIVE, lr({"feasible_points": [0.1]}))],
                              "has no self_tuning.json"),
@@ -88,6 +109,12 @@ CASES = {
     "score: CSV lacks columns": (lambda t: ["score", "--times", str(_csv(t))], "missing column(s)"),
     "report: no trials": (lambda t: ["report", str(t)], "no finished trials found"),
 }
+
+
+def _yaml(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text("learning_rate:\n  feasible_points: [.nan]\n")
+    return path
 
 
 def _csv(tmp_path):

@@ -61,7 +61,7 @@ def test_a_truncated_outcome_and_a_garbled_evals_csv_are_found_rerun_and_warned(
 
     assert study_command([*STUDY, f"results_dir={results}"]) == 0
     out = capsys.readouterr().out.replace("\n", "")
-    assert "outcome.json is unreadable); it is rerun" in out and "evals.csv is unreadable); it is rerun" in out
+    assert "outcome.json is unreadable: not valid JSON" in out and "evals.csv is unreadable); it is rerun" in out
     assert "4 trials: 2 finished (skipped), 2 interrupted (rerun from scratch), 0 new" in out
     after = outcomes(results)
     assert after[kept1] == before[kept1] and after[kept2] == before[kept2]  # untouched

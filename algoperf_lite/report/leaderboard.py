@@ -21,12 +21,13 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from algoperf_lite.results import LEADERBOARD_FILE, STUDY_FILE, plots_dir_of
+from algoperf_lite.json_files import UnreadableFile, read_json
+from algoperf_lite.results import ENVIRONMENT_FILE, LEADERBOARD_FILE, inside, plots_dir_of, read_spec, read_study
 from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, TrialSet, compute_scores
 from algoperf_lite.scoring.algoperf_logs import load_rules, read_algoperf_logs, read_evals, trial_spec_reader
 from algoperf_lite.scoring.bootstrap import COVERAGE_NOTE, interval_cells
 from algoperf_lite.scoring.decomposition import decomposition, has_decomposition
-from algoperf_lite.scoring.results_dir import read_json, read_results_dir
+from algoperf_lite.scoring.results_dir import read_results_dir
 
 from . import plots
 
@@ -81,7 +82,7 @@ class TrialIndex:
 
     def spec(self, path: str) -> dict:
         if path not in self._specs:
-            self._specs[path] = self._read_spec(path) if self._read_spec else read_json(Path(path) / "spec.json")
+            self._specs[path] = self._read_spec(path) if self._read_spec else read_spec(Path(path))
         return self._specs[path]
 
     def evals(self, path: str) -> pd.DataFrame | None:
@@ -127,20 +128,23 @@ def best_trial_paths(trials: pd.DataFrame, picks: pd.DataFrame, index: TrialInde
 
 
 def search_space(spec: dict, results_dir: Path) -> tuple[str | None, str]:
-    """(pretty JSON or None, where it came from): spec's own copy, else the submission folder's file."""
+    """(pretty JSON or None, where it came from): spec's own copy, else the submission
+    folder's file, read only if it lies inside ``results_dir``: a spec.json from elsewhere
+    names any path it likes, and the page must show nothing from outside its results."""
     if isinstance(spec.get("search_space"), (dict, list)):
         return json.dumps(spec["search_space"], indent=2), "spec.json"
     folder = spec.get("submission_path")
     if not folder:
         return None, "no submission_path in spec.json"
-    for base in (Path.cwd(), results_dir, results_dir.parent):
-        path = base / folder / "tuning_search_space.json"
-        if path.is_file():
-            try:
-                return json.dumps(json.loads(path.read_text()), indent=2), str(path)
-            except json.JSONDecodeError:
-                return path.read_text(), str(path)
-    return None, f"{folder}/tuning_search_space.json not found"
+    path = Path(results_dir) / folder / "tuning_search_space.json"
+    if not inside(results_dir, path):
+        return None, "the submission's folder is outside the results directory: not read"
+    if not path.is_file():
+        return None, f"{folder}/tuning_search_space.json not found"
+    try:
+        return json.dumps(read_json(path), indent=2), str(path.relative_to(results_dir))
+    except UnreadableFile as e:
+        return None, f"{folder}/tuning_search_space.json: {e.reason}"
 
 
 # Of the installed distributions only these are shown, and any in which the trials differ.
@@ -153,8 +157,12 @@ def environment_rows(paths: list[str]) -> tuple[list[tuple[str, str]], str]:
     naming the keys in which the trials' environments differ ("" if they do not)."""
     values: dict[str, Counter] = {}
     for path in paths:
-        env = read_json(Path(path) / "environment.json")
-        for key, value in env.items():
+        try:
+            env = read_json(Path(path) / ENVIRONMENT_FILE) if (Path(path) / ENVIRONMENT_FILE).exists() else {}
+        except UnreadableFile as e:
+            env = {}
+            warnings.warn(f"{e}: that trial's environment is left out of the page", ScoringWarning, stacklevel=2)
+        for key, value in env.items() if isinstance(env, dict) else ():
             items = value.items() if isinstance(value, dict) else [("", value)]
             for sub, v in items:
                 name = f"{key}.{sub}" if sub else key
@@ -445,7 +453,7 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
         index = TrialIndex(trialset.trials, trial_spec_reader(rules, trialset.trials), read_evals)
     else:
         trialset = read_results_dir(results_dir)
-        study = read_json(results_dir / STUDY_FILE)
+        study = read_study(results_dir)
         index = TrialIndex(trialset.trials)
     trials, selection = trialset.trials, trialset.trial_selection
     names = set(trials["submission"])

@@ -18,8 +18,19 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from algoperf_lite.console import CONTROLS
+
 STYLE = {"text.parse_math": False, "svg.hashsalt": "algoperf-lite", "font.size": 10}
 _LINESTYLES = ("-", "--", "-.", ":")
+LABEL_CHARS = 60  # a 100,000-character name would make the tight bounding box, and the image, run out of memory
+
+
+def _label(name: object) -> str:
+    """A name as a figure shows it: at most LABEL_CHARS characters (the page's tables show it
+    whole), without control characters (no font has them: matplotlib warns, and its
+    warning would print them raw)."""
+    text = str(name).translate(CONTROLS)
+    return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1] + "…"
 
 
 def _color(i: int) -> tuple:
@@ -49,9 +60,9 @@ def profile_figure(profiles: pd.DataFrame, order: Sequence[str], title: str = ""
         ax = fig.add_subplot()
         for i, name in enumerate(order):
             p = profiles[profiles["submission"] == name]
-            ax.step(p["tau"], p["rho"], where="post", label=name, linewidth=2, alpha=0.85, **_style(i))
+            ax.step(p["tau"], p["rho"], where="post", label=_label(name), linewidth=2, alpha=0.85, **_style(i))
         ax.set(xlabel="tau (ratio to the fastest submission)", ylabel="fraction of workloads  rho(tau)",
-               ylim=(-0.02, 1.02), title=title)
+               ylim=(-0.02, 1.02), title=_label(title))
         ax.grid(alpha=0.3)
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
         return fig
@@ -70,9 +81,9 @@ def ratio_heatmap(ratios: pd.DataFrame, max_tau: float, title: str = "") -> Figu
             label = "∞" if not np.isfinite(r) else f"{r:.2f}"
             dark_cell = np.isfinite(r) and r >= np.sqrt(max_tau)  # viridis_r: large ratios are dark
             ax.text(w, s, label, ha="center", va="center", fontsize=8, color="white" if dark_cell else "black")
-        ax.set_xticks(range(values.shape[1]), list(ratios.columns), rotation=30, ha="right")
-        ax.set_yticks(range(values.shape[0]), list(ratios.index))
-        ax.set_title(title)
+        ax.set_xticks(range(values.shape[1]), [_label(w) for w in ratios.columns], rotation=30, ha="right")
+        ax.set_yticks(range(values.shape[0]), [_label(s) for s in ratios.index])
+        ax.set_title(_label(title))
         bar = fig.colorbar(image, ax=ax, label=f"time / fastest (clipped to {max_tau:g})")
         ticks = [t for t in (1, 1.5, 2, 3, 4, 6, 8) if t <= max_tau]
         bar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])  # plain labels: math text is off
@@ -97,7 +108,7 @@ def curves_figure(curves: Sequence[Curve], target: float | None, metric: str,
         fig = Figure(figsize=(6.4, 3.8))
         ax = fig.add_subplot()
         for i, c in enumerate(curves):
-            ax.plot(c.time, c.value, label=c.label, linewidth=1.6, alpha=0.9, **_style(i))
+            ax.plot(c.time, c.value, label=_label(c.label), linewidth=1.6, alpha=0.9, **_style(i))
             if np.isfinite(c.reached_at):
                 hit = np.searchsorted(c.time, c.reached_at)
                 if hit < len(c.value):
@@ -106,7 +117,7 @@ def curves_figure(curves: Sequence[Curve], target: float | None, metric: str,
             ax.axhline(target, color="black", linestyle="--", linewidth=1, label=f"target {target:g}")
         if budget:
             ax.axvline(budget, color="grey", linestyle=":", linewidth=1, label="budget")
-        ax.set(xlabel="submission time (s)", ylabel=metric, title=title)
+        ax.set(xlabel="submission time (s)", ylabel=_label(metric), title=_label(title))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, frameon=False, loc="best")
         return fig

@@ -19,8 +19,8 @@ that the version knows but does not score (variants it did not draw) go to `Tria
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from algoperf_lite.json_files import UnreadableFile, read_json
 from algoperf_lite.results import RULESET_DIRS
 from algoperf_lite.spec import Target
 
@@ -151,14 +152,11 @@ def load_rules(targets: str | Path = DEFAULT_VERSION) -> AlgoPerfRules:
     name = str(targets)
     version = name if name.startswith("v") else f"v{name}"
     if version in VERSIONS and not Path(name).is_file():
-        return _rules_from_ours(version, json.loads(TARGETS_FILE.read_text())[version])
+        return _rules_from_ours(version, read_json(TARGETS_FILE)[version])
     path = Path(name)
     if not path.is_file():
         raise ScoringError(f"targets {name!r}: neither a version ({', '.join(VERSIONS)}) nor a file")
-    try:
-        raw = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ScoringError(f"{path}: not valid JSON ({e})") from None
+    raw = read_json(path)  # UnreadableFile, a UserError, for a damaged file
     if not isinstance(raw, dict) or not isinstance(raw.get("workloads"), dict):
         raise ScoringError(f"{path}: expected a JSON object with a 'workloads' object")
     return (_rules_from_algoperf if "base_workloads" in raw else _rules_from_ours)(str(path), raw)
@@ -220,11 +218,9 @@ def _ruleset_of(submission: Path, above: Path) -> str:
             return folder.name
     flags = next(submission.glob("*/*/trial_*/flags_0.json"), None)
     if flags is not None:
-        try:
-            if json.loads(flags.read_text()).get("tuning_ruleset") == "self":
+        with contextlib.suppress(UnreadableFile, AttributeError):
+            if read_json(flags).get("tuning_ruleset") == "self":
                 return "self_tuning"
-        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-            pass
     return "external_tuning"
 
 
@@ -257,8 +253,8 @@ def _check_meta(trial_dir: Path, workload: str, entry: AlgoPerfWorkload, found: 
     """Record the target and budget a run says it had (meta_data_0.json) where they differ from
     ours (the budget before any self-tuning multiplier, as AlgoPerf records it). False: no file."""
     try:
-        meta = json.loads((trial_dir / "meta_data_0.json").read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        meta = read_json(trial_dir / "meta_data_0.json")
+    except UnreadableFile:
         return False
     if not isinstance(meta, dict):
         return False
@@ -387,8 +383,8 @@ def read_algoperf_logs(root: Path, targets: str | Path | AlgoPerfRules = DEFAULT
 
 def trial_spec_reader(rules: AlgoPerfRules, trials: pd.DataFrame) -> Callable[[str], dict]:
     """For the leaderboard: a trial's spec as a results directory's spec.json gives it (target,
-    budget, hyperparameters from its hparams.json, the rule constants, and the submission's folder
-    where the leaderboard repository has it: <leaderboard>/submissions/<ruleset>/<submission>)."""
+    budget, hyperparameters from its hparams.json, the rule constants, and the submission's search
+    space where the leaderboard repository has it: <leaderboard>/submissions/<ruleset>/<submission>)."""
     where = {p: (r, w) for p, r, w in trials[["path", "ruleset", "workload"]].itertuples(index=False)}
 
     def spec(path: str) -> dict:
@@ -399,14 +395,12 @@ def trial_spec_reader(rules: AlgoPerfRules, trials: pd.DataFrame) -> Callable[[s
             out["budget_sec"] = rules.budget(workload, ruleset)
             sub_dir = Path(path).resolve().parents[2]
             if sub_dir.parent.name == ruleset and sub_dir.parents[1].name == "logs":
-                folder = sub_dir.parents[2] / "submissions" / ruleset / sub_dir.name
-                if folder.is_dir():
-                    out["submission_path"] = str(folder)
-        try:
-            hp = json.loads((Path(path) / "hparams.json").read_text())
+                space = sub_dir.parents[2] / "submissions" / ruleset / sub_dir.name / "tuning_search_space.json"
+                with contextlib.suppress(UnreadableFile):  # the submission's own file, where the leaderboard has it
+                    out["search_space"] = read_json(space)
+        with contextlib.suppress(UnreadableFile):
+            hp = read_json(Path(path) / "hparams.json")
             out["hyperparameters"] = hp if isinstance(hp, dict) else {}
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-            pass
         return out
 
     return spec

@@ -8,30 +8,17 @@ even when it could not be a folder name.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from algoperf_lite.results import STUDY_FILE, read_outcome, read_spec, trial_dir_parts, trial_dirs
+from algoperf_lite.results import (OUTCOME_FILE, check_trial, planned_trial_path, read_spec, read_study,
+                                   trial_dir_parts, trial_dirs)
 
 from .decomposition import OUTCOME_COLUMNS
 from .errors import ScoringError
 from .trials import TrialSet, benchmark_from_trials, normalize_trials
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from a results file; {} if the file is absent."""
-    if not path.is_file():
-        return {}
-    try:
-        value = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ScoringError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(value, dict):
-        raise ScoringError(f"{path}: expected a JSON object")
-    return value
 
 
 def _workload_names(value: Any) -> list[str]:
@@ -45,11 +32,12 @@ def _workload_names(value: Any) -> list[str]:
 
 def _planned_dirs(results_dir: Path, study: dict[str, Any]) -> tuple[list[Path], list[Path]]:
     """(the trial folders to read, those left out): a study's plan (study.json's
-    ``trials``) when there is one, else every trial folder."""
+    ``trials``, checked by :func:`~algoperf_lite.results.read_study`) when there is one,
+    else every trial folder."""
     found = trial_dirs(results_dir)
-    if not isinstance(study.get("trials"), list):
+    if "trials" not in study:
         return found, []
-    planned = [results_dir / p for p in study["trials"]]
+    planned = [planned_trial_path(results_dir, p) for p in study["trials"]]
     keep = set(planned)
     return planned, [p for p in found if p not in keep]
 
@@ -58,13 +46,13 @@ def read_results_dir(results_dir: Path) -> TrialSet:
     """The finished trials under `results_dir`, and the benchmark study.json describes."""
     if not results_dir.is_dir():
         raise ScoringError(f"{results_dir}: no such directory")
-    study = read_json(results_dir / STUDY_FILE)
+    study = read_study(results_dir)  # UnreadableFile (a UserError) for a damaged one: it says what the plan is
     folders, stray = _planned_dirs(results_dir, study)
     rows, unfinished, rules = [], [], {}
     for trial_dir in folders:
-        outcome = read_outcome(trial_dir)
+        outcome, why = check_trial(trial_dir)
         if outcome is None:
-            unfinished.append(trial_dir)
+            unfinished.append((trial_dir, why))
             continue
         spec, where = read_spec(trial_dir), trial_dir_parts(trial_dir)
         rules = rules or spec.get("rules") or {}
@@ -93,9 +81,11 @@ def read_results_dir(results_dir: Path) -> TrialSet:
     )
     notes = []
     if unfinished:
+        damaged = [(p, why) for p, why in unfinished if why != f"no {OUTCOME_FILE}"]
+        path, why = (damaged or unfinished)[0]
         notes.append(
-            f"{len(unfinished)} unfinished trial(s) (no whole, bound record) ignored, "
-            f"e.g. {unfinished[0].relative_to(results_dir)}"
+            f"{len(unfinished)} unfinished trial(s) (no whole, bound record; {len(damaged)} damaged) ignored, "
+            f"e.g. {path.relative_to(results_dir)} ({why})"
         )
     if stray:
         notes.append(

@@ -161,8 +161,11 @@ def start(fn: Callable[..., Any], args: tuple[Any, ...], log: str | None = None,
 
 
 def end_tree(process: Any, timeout: float = 10.0) -> None:
-    """Kill a supervised process and every process below it, and wait for it to exit.
-    Each is stopped first, so that none forks a process the kill would miss."""
+    """Kill every process below a supervised process, let it reap them and exit (as the
+    trial it ran did), and wait for it; kill it too if it does not exit within
+    ``timeout``. Each is stopped first, so that none forks a process the kill would miss;
+    the supervisor reaps, since a process killed after its parent is left a zombie where
+    init reaps nothing (some containers), and a zombie looks alive to the locks."""
     if process.exitcode is None:  # else its pid may be another process's by now
         with contextlib.suppress(psutil.Error):
             root = psutil.Process(process.pid)
@@ -177,8 +180,9 @@ def end_tree(process: Any, timeout: float = 10.0) -> None:
                         p.suspend()
             for p in seen.values():
                 with contextlib.suppress(psutil.Error):
-                    p.kill()
-    with contextlib.suppress(OSError):  # what is left of its session's process group
+                    (p.resume if p.pid == root.pid else p.kill)()
+    process.join(timeout)
+    with contextlib.suppress(OSError):  # what is left of its session's process group, and itself
         os.killpg(process.pid, signal.SIGKILL)
     process.join(timeout)
 

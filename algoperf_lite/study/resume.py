@@ -5,7 +5,6 @@ executor had to kill is recorded as failed, so that a rerun does not retry it.""
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,10 @@ from typing import Any
 from algoperf_lite.version import __version__
 from algoperf_lite.atomic import write_json_atomic
 from algoperf_lite.errors import UserError
+from algoperf_lite.json_files import UnreadableFile
 from algoperf_lite.locks import trial_lock
 from algoperf_lite.results import (FORMAT_VERSION, OUTCOME_FILE, OUTPUT_FILES, RULESET_DIRS, SPEC_FILE, STUDY_FILE,
-                                   STUDY_OUTPUTS, Outcome, TrialWriter, check_trial, read_evals)
+                                   STUDY_OUTPUTS, Outcome, TrialWriter, check_trial, read_evals, read_study)
 from algoperf_lite.study.config import StudyConfig
 from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.trial.code import code_changes
@@ -108,26 +108,26 @@ def _refusal_from(results_dir: Path, old: dict[str, Any] | None, new: dict[str, 
     return None
 
 
-def _read_study_file(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
+def _read_study_file(results_dir: Path) -> dict[str, Any] | None:
+    """study.json (None: there is none; ``{"_unreadable": why}``: it is damaged)."""
+    if not (results_dir / STUDY_FILE).exists():
         return None
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        return {"_unreadable": str(e)}
-    return data if isinstance(data, dict) else {"_unreadable": "not a JSON object"}
+        return read_study(results_dir)
+    except UnreadableFile as e:
+        return {"_unreadable": e.reason}
 
 
 def recorded_budget_scale(results_dir: Path) -> dict[str, Any] | None:
     """The budget_scale mapping that a study in ``results_dir`` measured, if any."""
-    old = _read_study_file(results_dir / STUDY_FILE) or {}
+    old = _read_study_file(results_dir) or {}
     value = (old.get("config") or {}).get("budget_scale")
     return value if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()) else None
 
 
 def refusal(results_dir: Path, record: dict[str, Any]) -> str | None:
     """Why ``results_dir`` cannot take the study of ``record`` (study.json), or None."""
-    return _refusal_from(results_dir, _read_study_file(results_dir / STUDY_FILE), record)
+    return _refusal_from(results_dir, _read_study_file(results_dir), record)
 
 
 def claim_results_dir(results_dir: Path, record: dict[str, Any], overwrite: bool) -> None:

@@ -15,6 +15,7 @@ import torch
 
 from algoperf_lite import spec
 from algoperf_lite.errors import UserError
+from algoperf_lite.json_files import check_values
 from algoperf_lite.locks import trial_lock
 from algoperf_lite.paths import data_dir as resolve_data_dir
 from algoperf_lite.results import Outcome, TrialWriter, is_finished, trial_dir
@@ -108,7 +109,7 @@ def trial_point_of(config: TrialConfig,
     else:
         base = trial_point(submission.search_space, config.ruleset, config.rules, config.seed, submission.name,
                            config.study, config.trial)
-    return {**base, **config.hp}, "chosen"
+    return {**base, **check_values(config.hp, "hp.NAME=VALUE")}, "chosen"  # NaN could not be recorded
 
 
 def budget_scale_for(config: TrialSettings, workload: str, scale: str,

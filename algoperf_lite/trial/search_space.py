@@ -8,16 +8,15 @@ or a list of fixed points: [{"learning_rate": 0.001, ...}, ...].
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from algoperf_lite.errors import UserError
+from algoperf_lite.json_files import check_values, read_json_or_yaml
 
 SCALINGS = ("linear", "log")
 
@@ -111,7 +110,9 @@ def _parse_dimension(source: str, name: str, spec: Any) -> Range | Choice:
 
 
 def parse_search_space(data: Any, source: str = "<memory>") -> SearchSpace:
-    """Validate a loaded structure; every problem is one :class:`UserError` naming it."""
+    """Validate a loaded structure; every problem is one :class:`UserError` naming it (a
+    point could not be recorded as JSON if it held NaN or Infinity)."""
+    check_values(data, source)
     if isinstance(data, list):
         if not data or not all(isinstance(p, dict) and p for p in data):
             raise UserError(f"{source}: a list search space must be a non-empty list of non-empty mappings")
@@ -124,12 +125,4 @@ def parse_search_space(data: Any, source: str = "<memory>") -> SearchSpace:
 
 def load_search_space(path: Path) -> SearchSpace:
     """Load ``.json``, ``.yaml`` or ``.yml``."""
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise UserError(f"cannot read search space {path}: {e.strerror}") from e
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise UserError(f"{path} is not valid {path.suffix.lstrip('.').upper()}: {e}") from e
-    return parse_search_space(data, str(path))
+    return parse_search_space(read_json_or_yaml(path), str(path))

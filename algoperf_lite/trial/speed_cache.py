@@ -21,6 +21,7 @@ import torch
 from filelock import FileLock
 
 from algoperf_lite.atomic import write_json_atomic
+from algoperf_lite.json_files import UnreadableFile, read_json
 from algoperf_lite.paths import cache_dir
 from algoperf_lite.trial.environment import cpu_name, device_name
 
@@ -50,8 +51,8 @@ def _path() -> Path:
 
 def _read() -> dict[str, Any]:
     try:
-        data = json.loads(_path().read_text())
-    except (OSError, ValueError, RecursionError):
+        data = read_json(_path())
+    except UnreadableFile:
         return {}  # none yet, or damaged: measured again and rewritten
     return data if isinstance(data, dict) else {}
 

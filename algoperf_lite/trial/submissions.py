@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
-import json
 import re
 import sys
 import types
@@ -24,6 +23,7 @@ from typing import Any
 
 from algoperf_lite import compat, spec
 from algoperf_lite.errors import UserError
+from algoperf_lite.json_files import read_json
 from algoperf_lite.native import NativeAdapter
 from algoperf_lite.paths import search_path
 from algoperf_lite.trial.importing import exec_file, import_errors, import_from_package_root, package_root, path_digest
@@ -165,10 +165,7 @@ def _load_self_tuning_point(path: Path) -> dict[str, Any] | None:
     file = path / SELF_TUNING_FILE
     if not file.is_file():
         return None
-    try:
-        point = json.loads(file.read_text())
-    except json.JSONDecodeError as e:
-        raise UserError(f"{file} is not valid JSON: {e}") from e
+    point = read_json(file)  # UnreadableFile (a UserError) for a damaged one
     if not isinstance(point, dict) or not point:
         raise UserError(f"{file} must hold one non-empty mapping of hyperparameters")
     return point
