@@ -54,6 +54,9 @@ def prepare_trial(config: TrialConfig,
     logger = loggers.resolve(config.logger, config.logger_dir)  # first: a tracker not installed stops it at once
     device = distributed.local_device(workloads.resolve_device(config.device))
     scale = workloads.resolve_scale(config.scale, device)
+    if config.clock == "cpu" and device.type != "cpu":
+        raise UserError(f"clock=cpu times the host's CPU work, and a trial on {device} computes on the device: "
+                        f"use clock=wall (or auto)")
     if submission is None:
         submission = load_submission(config.submission, config.submissions_path, config.search_space)
     if (config.ruleset == "self" and submission.form == "native" and submission.self_tuning_point is None
