@@ -8,6 +8,7 @@ Errors in the user's input (:class:`UserError`) print one message and exit with 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import sys
 from pathlib import Path
@@ -68,6 +69,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     from algoperf_lite.commands.report import report_command
 
     return report_command(args.results_dir, args.output, algoperf_dir=args.algoperf, targets=args.targets)
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from algoperf_lite.commands.diagnose import diagnose_command
+    from algoperf_lite.diagnose.settings import DiagnoseSettings
+
+    settings = DiagnoseSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(DiagnoseSettings)})
+    return diagnose_command(args.results_dir, settings, device=args.device, threads=args.threads,
+                            submissions=_names(args.submissions), workloads=_names(args.workloads), force=args.force,
+                            console=console)
+
+
+def _names(value: str | None) -> list[str]:
+    return [n.strip() for n in value.split(",") if n.strip()] if value else []
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,7 +153,34 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path,
                         help="default: RESULTS_DIR/leaderboard.html (AlgoPerf logs: DIR_scores/leaderboard.html)")
     report.set_defaults(func=cmd_report)
+
+    from algoperf_lite.diagnose.settings import DiagnoseSettings
+
+    diagnose = add("diagnose", help="sharpness, loss landscapes and per-token losses of the best trials, from "
+                                    "their saved weights (a study run with save_weights=true); writes "
+                                    "RESULTS_DIR/diagnostics.json for the page")
+    diagnose.add_argument("results_dir", type=Path)
+    for f in dataclasses.fields(DiagnoseSettings):
+        diagnose.add_argument(f"--{f.name.replace('_', '-')}", type=int, default=f.default,
+                              help=f"{DIAGNOSE_HELP[f.name]} (default {f.default})")
+    diagnose.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N")
+    diagnose.add_argument("--threads", type=int, default=1,
+                          help="torch threads on a CPU (default 1: beside other work, more are often slower)")
+    diagnose.add_argument("--submissions", help="only these, comma-separated")
+    diagnose.add_argument("--workloads", help="only these, comma-separated")
+    diagnose.add_argument("--force", action="store_true", help="recompute what an earlier run left unchanged")
+    diagnose.set_defaults(func=cmd_diagnose)
     return parser
+
+
+DIAGNOSE_HELP = {
+    "batch_size": "examples in the fixed training batch (sequences for a language model)",
+    "token_batches": "batches whose per-token losses make a language model's frequency buckets",
+    "line_points": "losses on the line from the initial to the final weights",
+    "grid": "the plane around the final weights is grid x grid losses",
+    "max_products": "Hessian-vector products allowed for the sharpness",
+    "seed": "of the fixed batches and of the plane's directions",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from algoperf_lite.atomic import write_json_atomic, write_text_atomic
+from algoperf_lite.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from algoperf_lite.json_files import UnreadableFile, read_json
 
 FORMAT_VERSION = 1
@@ -31,6 +31,14 @@ CHOSEN_DIR = "chosen_points"  # trials of a chosen point (run hp.NAME=VALUE): no
 EVAL_COLUMNS = ("step", "submission_time", "eval_time", "checkpoint")
 SPEC_FILE, ENVIRONMENT_FILE, EVALS_FILE, OUTCOME_FILE = "spec.json", "environment.json", "evals.csv", "outcome.json"
 TENSORBOARD_DIR = "tensorboard"  # in a trial folder, with logger=tensorboard
+# The model's state_dict (torch.save) after init and when training ended, when a trial saves weights.
+WEIGHTS_MOMENTS = ("init", "final")
+
+
+def weights_file(path: Path, moment: str) -> Path:
+    """Where a trial keeps its weights at ``moment`` (one of WEIGHTS_MOMENTS)."""
+    return Path(path) / f"weights_{moment}.pt"
+
 
 # --- beside the trials: the study's files, the scores, the page --------------------------------
 STUDY_FILE = "study.json"  # the plan and the resolved config, written by the study
@@ -38,8 +46,10 @@ LOCK_FILE = ".lock"  # while a study runs: its holder
 LOGS_DIR = "logs"  # the output of the trials' processes
 LAUNCHER_DIR = "launcher"  # the cluster jobs' folders (scripts, logs, results) and jobs.json
 JOBS_FILE = f"{LAUNCHER_DIR}/jobs.json"  # trial folder (relative) -> its launcher job
-OUTPUT_FILES = ("scores.csv", "time_to_target.csv", "performance_profiles.csv")  # what scoring writes
+# What scoring writes: the scores, and the tuning analyses (tuning_cost.csv; sensitivity.csv for a results dir).
+OUTPUT_FILES = ("scores.csv", "time_to_target.csv", "performance_profiles.csv", "tuning_cost.csv", "sensitivity.csv")
 LEADERBOARD_FILE = "leaderboard.html"
+DIAGNOSTICS_FILE = "diagnostics.json"  # `algoperf-lite diagnose`'s output
 
 
 def plots_dir_of(page: Path) -> Path:
@@ -49,7 +59,7 @@ def plots_dir_of(page: Path) -> Path:
 
 # What a study writes besides the scores; overwrite=true deletes these and nothing else.
 STUDY_OUTPUTS = (*RULESET_DIRS.values(), STUDY_FILE, LEADERBOARD_FILE, plots_dir_of(Path(LEADERBOARD_FILE)).name,
-                 LAUNCHER_DIR, LOGS_DIR)
+                 LAUNCHER_DIR, LOGS_DIR, DIAGNOSTICS_FILE)
 
 
 def algoperf_output_dir(logs_dir: Path) -> Path:
@@ -332,6 +342,43 @@ def read_study(results_dir: Path) -> dict[str, Any]:
     return _read_record(path, lambda study: _study_problem(study, results_dir))
 
 
+def _numbers(value: Any, nullable: bool = True) -> bool:
+    """A list of numbers (None allowed where a value was not finite)."""
+    return isinstance(value, list) and all(
+        (v is None and nullable) or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in value)
+
+
+def _diagnostics_problem(data: Any) -> str | None:
+    """What makes a diagnostics.json unusable by its readers, or None."""
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, dict) or not isinstance(data.get("settings", {}), dict):
+        return "not a diagnostics file (no mapping of settings and cells)"
+    for key, cell in cells.items():
+        line = cell.get("line") if isinstance(cell, dict) else None
+        plane = cell.get("plane") if isinstance(cell, dict) else None
+        tokens = cell.get("token_frequency") if isinstance(cell, dict) else None
+        whole = (isinstance(cell.get("trial"), str) and isinstance(line, dict) and isinstance(plane, dict)
+                 and _numbers(line.get("alpha"), False) and _numbers(line.get("loss"))
+                 and len(line["alpha"]) == len(line["loss"]) and _numbers(plane.get("coordinates"), False)
+                 and isinstance(plane.get("loss"), list) and len(plane["loss"]) == len(plane["coordinates"])
+                 and all(_numbers(row) and len(row) == len(plane["coordinates"]) for row in plane["loss"])
+                 and _numbers([cell.get(k) for k in ("sharpness", "loss_init", "loss_final", "time_to_target")])
+                 and (tokens is None or (isinstance(tokens, list) and all(
+                     isinstance(b, dict) and _numbers([b.get("share"), b.get("loss")]) for b in tokens))))
+        if not whole:
+            return f"cell {str(key)[:80]!r} is not a whole diagnosis"
+    return None
+
+
+def read_diagnostics(results_dir: Path) -> dict[str, Any]:
+    """diagnostics.json (`algoperf-lite diagnose`), checked ({} if there is none); UnreadableFile
+    for one that cannot be read or whose cells are not whole."""
+    path = Path(results_dir) / DIAGNOSTICS_FILE
+    if not path.exists():
+        return {}
+    return _read_record(path, _diagnostics_problem)
+
+
 # --- the writer -------------------------------------------------------------------------------
 
 class TrialWriter:
@@ -354,6 +401,10 @@ class TrialWriter:
         writer.writeheader()
         writer.writerows(self._rows)
         write_text_atomic(self.path / EVALS_FILE, out.getvalue())
+
+    def write_weights(self, moment: str, data: bytes) -> None:
+        """The model's serialized state_dict at ``moment`` (init or final)."""
+        write_bytes_atomic(weights_file(self.path, moment), data)
 
     def write_outcome(self, outcome: Outcome) -> None:
         """Last, bound to the spec.json beside it (read back: the one on disk is what counts)."""

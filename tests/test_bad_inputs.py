@@ -90,6 +90,8 @@ CASES = {
     "unknown scale": (lambda t: ["run", "scale=tiny"], "use scale=auto, smoke or full"),
     "bad device": (lambda t: ["run", "device=gpu0"], "use cpu, cuda, cuda:N or auto"),
     "no CUDA": (lambda t: ["run", "device=cuda"], "CUDA is not available here"),
+    "unknown clock": (lambda t: ["run", "clock=tsc"], "clock='tsc' is not valid: use auto, cpu or wall"),
+    "time resolution of 1": (lambda t: ["run", "time_resolution=1"], "time_resolution=1.0 is not valid"),
     "zero eval period": (lambda t: ["run", "eval_every_steps=0"], "must be positive or null"),
     "zero threads": (lambda t: ["run", "threads=0"], "threads must be positive or null"),
     "negative budget scale": (lambda t: ["run", "budget_scale=-1"], "budget_scale must be auto, measure, a positive number"),

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from algoperf_lite.cli import main
+from algoperf_lite.trial.environment import torch_threads
 from conftest import FIXTURES
 
 
@@ -58,12 +59,12 @@ def test_run_records_the_trial(tmp_path, capsys, submission, form):
 
 
 def test_run_applies_the_thread_count_records_it_and_restores_it(tmp_path):
-    torch.set_num_threads(2)
-    assert main(["run", "threads=1", "max_steps=5", "device=cpu", f"results_dir={tmp_path}", "quiet=true"]) == 0
-    folder = trial_files(tmp_path)
-    assert json.loads((folder / "spec.json").read_text())["threads"] == 1
-    assert json.loads((folder / "environment.json").read_text())["torch_threads"] == 1
-    assert torch.get_num_threads() == 2
+    with torch_threads(2):  # and back to the tests' one thread after
+        assert main(["run", "threads=1", "max_steps=5", "device=cpu", f"results_dir={tmp_path}", "quiet=true"]) == 0
+        folder = trial_files(tmp_path)
+        assert json.loads((folder / "spec.json").read_text())["threads"] == 1
+        assert json.loads((folder / "environment.json").read_text())["torch_threads"] == 1
+        assert torch.get_num_threads() == 2
 
 
 @pytest.mark.parametrize("overrides, budget, eval_period", [

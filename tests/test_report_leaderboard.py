@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from test_scoring_fakes import make_results_dir, write_trial
 
-from algoperf_lite.report.leaderboard import eval_column
+from algoperf_lite.scoring.trial_index import eval_column
 from algoperf_lite.scoring import ScoringError, ScoringWarning
 from algoperf_lite.commands.report import report_command
 from algoperf_lite.commands.score import score_command
@@ -145,8 +145,9 @@ def test_page_is_self_contained(site: Path, page: Page) -> None:
     csp = [a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
     assert csp and "default-src 'none'" in csp[0]
     images = [a for t, a in page.tags if t == "img"]
-    # 2 rulesets x (profiles + heatmap + curves on mnist and cifar).
-    assert len(images) == 8 and any(a.get("id") == "profile-external_tuning" for a in images)
+    # 2 rulesets x (profiles + heatmap + curves on mnist and cifar); external tuning also has a sensitivity
+    # figure per submission and workload run (2 + 2 + 1 + 1) and a tuning-cost figure per workload (2).
+    assert len(images) == 8 + 6 + 2 and any(a.get("id") == "profile-external_tuning" for a in images)
 
 
 def test_workload_table_shows_budget_target_and_infinity(page: Page) -> None:
@@ -204,6 +205,52 @@ def test_report_output_path_and_bad_input(tmp_path: Path, site: Path) -> None:
     assert out.is_file() and (tmp_path / "pages" / "board_plots").is_dir()
     with pytest.raises(ScoringError, match="no finished trials"):
         report_command(tmp_path / "pages", None)
+
+
+def test_analysis_sections(site: Path, page: Page) -> None:
+    # Odds against the reference (study.json names none: the one called "baseline"). adamw never
+    # reached cifar, the script-named submission never ran it: neither beats baseline there.
+    odds = {r[0]: r[1:] for r in page.tables["odds-external_tuning"][1:]}
+    header = page.tables["odds-external_tuning"][0]
+    assert header == ["Submission", "Overall", "cifar", "mnist", "tiny_lm"]
+    assert odds["baseline"] == ["reference"] * 4
+    assert odds["adamw"][1] == "0.00" and odds[XSS][1] == "0.00"
+    assert all(0 <= float(v) <= 1 for v in odds["adamw"])
+    assert [r[-1] for r in ranking_rows(page, "external_tuning")] == [odds[s][0] for s in
+                                                                       ("baseline", "adamw", XSS_IMG, XSS)]
+    html = (site / "leaderboard.html").read_text(encoding="utf-8")
+    assert "Paired: every cell ran the same studies" in html
+    scores = pd.read_csv(site / "scores.csv", keep_default_na=False).set_index(["ruleset", "submission"])
+    assert float(scores.loc[("external_tuning", "adamw"), "p_beats_reference/cifar"]) == 0.0
+    # The share of points that reach the target: baseline reached 3 of 4 on each workload.
+    shares = {r[0]: r[1:] for r in page.tables["reach-shares-external_tuning"][1:]}
+    assert shares["baseline"] == ["75% (6/8)", "75% (3/4)", "75% (3/4)", "–"]
+    assert shares["adamw"] == ["38% (3/8)", "0% (0/4)", "75% (3/4)", "–"]
+    # Best of k points: baseline on mnist has 10, 12, 11 and a miss: one point reaches with P 3/4
+    # and then takes 11 s on average; all four take the best, 10 s.
+    cost = {(r[0], r[1]): r[2:] for r in page.tables["tuning-cost-external_tuning"][1:]}
+    assert cost[("mnist", "baseline")] == ["4", "11 s (P 0.75)", "10 s (P 1.00)"]
+    assert cost[("cifar", "adamw")] == ["4", "– (P 0.00)", "– (P 0.00)"]
+    assert "reach-shares-self_tuning" not in page.tables  # self-tuning trials are not points
+    # No diagnostics yet: the page says how to get them.
+    assert "algoperf-lite diagnose" in html and "save_weights=true" in html
+    cost_csv = pd.read_csv(site / "tuning_cost.csv")
+    assert set(cost_csv["ruleset"]) == {"external_tuning"} and (cost_csv["k"] <= cost_csv["n_points"]).all()
+    points = pd.read_csv(site / "sensitivity.csv")
+    assert set(points["hyperparameter"]) == {"learning_rate", "weight_decay", "lr"}
+
+
+def test_above_the_chord() -> None:
+    from algoperf_lite.report.analysis import above_chord
+
+    # The chord from 2 (a = 0) to 1 (a = 1) is 1.5 at a = 0.5: a loss of 1.8 there is 0.3 above it;
+    # points outside [0, 1] do not count, and a path below its chord gives 0 (its ends).
+    entry = {"loss_init": 2.0, "loss_final": 1.0,
+             "line": {"alpha": [-0.5, 0.0, 0.5, 1.0], "loss": [9.0, 2.0, 1.8, 1.0]}}
+    assert above_chord(entry) == pytest.approx(0.3)
+    entry["line"]["loss"] = [9.0, 2.0, 1.2, 1.0]
+    assert above_chord(entry) == 0.0
+    assert above_chord({"loss_init": None, "loss_final": 1.0}) is None
 
 
 def test_the_page_says_how_trials_were_measured(tmp_path: Path, site: Path) -> None:

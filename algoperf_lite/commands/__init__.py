@@ -1,5 +1,5 @@
 """The commands of ``algoperf-lite``, one module each (``run``, ``study``, ``check``,
-``score``, ``report``, ``list``, ``data``): a function that takes the parsed options,
+``score``, ``report``, ``diagnose``, ``list``, ``data``): a function that takes the parsed options,
 checks them and returns the exit code. The CLI (:mod:`algoperf_lite.cli`) only parses and
 dispatches; the Python API (:mod:`algoperf_lite.api`) calls the same functions.
 

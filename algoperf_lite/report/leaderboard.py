@@ -22,14 +22,20 @@ import numpy as np
 import pandas as pd
 
 from algoperf_lite.json_files import UnreadableFile, read_json
-from algoperf_lite.results import ENVIRONMENT_FILE, LEADERBOARD_FILE, inside, plots_dir_of, read_spec, read_study
+from algoperf_lite.results import (ENVIRONMENT_FILE, LEADERBOARD_FILE, inside, plots_dir_of, read_diagnostics,
+                                   read_study)
 from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, TrialSet, compute_scores
 from algoperf_lite.scoring.algoperf_logs import load_rules, read_algoperf_logs, read_evals, trial_spec_reader
 from algoperf_lite.scoring.bootstrap import COVERAGE_NOTE, interval_cells
 from algoperf_lite.scoring.decomposition import decomposition, has_decomposition
-from algoperf_lite.scoring.results_dir import read_results_dir
+from algoperf_lite.scoring.odds import COLUMN as ODDS
+from algoperf_lite.scoring.odds import odds_cell
+from algoperf_lite.scoring.results_dir import read_results_dir, study_reference
+from algoperf_lite.scoring.sensitivity import reach_shares, sensitivity_points
+from algoperf_lite.scoring.trial_index import TrialIndex, best_trial_paths, eval_column
+from algoperf_lite.scoring.tuning_cost import tuning_cost
 
-from . import plots
+from . import analysis, plots
 
 RULESET_TITLES = {"external_tuning": "External tuning", "self_tuning": "Self-tuning"}
 ENV_SHOWN = 6  # distinct values shown per environment key
@@ -51,80 +57,9 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def eval_column(evals: pd.DataFrame, metric: str | None) -> str | None:
-    """The evals.csv column of a target metric: spec.json may name it "accuracy" (as the trial
-    writes it) or "validation/accuracy" (as docs/results.md shows); the column is the latter."""
-    for name in (metric, f"validation/{metric}"):
-        if metric and name in evals.columns and evals[name].notna().any():
-            return name
-    return None
-
-
 def _safe(name: str) -> str:
     """A file-name-safe form of a workload or ruleset name (figures are also written as files)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80]
-
-
-class TrialIndex:
-    """Each trial's spec.json and evals.csv, read once, keyed by the trial's folder. Other layouts
-    (AlgoPerf's logs) pass readers that give the same: a spec dict, evals with submission_time."""
-
-    def __init__(self, trials: pd.DataFrame, read_spec: Callable[[str], dict] | None = None,
-                 read_evals: Callable[[str], pd.DataFrame | None] | None = None) -> None:
-        self.trials = trials
-        self._times = dict(zip(trials["path"], trials["time_to_target"]))
-        self._specs: dict[str, dict] = {}
-        self._evals: dict[str, pd.DataFrame | None] = {}
-        self._read_spec, self._read_evals = read_spec, read_evals
-
-    def time_to_target(self, path: str) -> float:
-        return float(self._times[path])
-
-    def spec(self, path: str) -> dict:
-        if path not in self._specs:
-            self._specs[path] = self._read_spec(path) if self._read_spec else read_spec(Path(path))
-        return self._specs[path]
-
-    def evals(self, path: str) -> pd.DataFrame | None:
-        if path not in self._evals and self._read_evals:
-            self._evals[path] = self._read_evals(path)
-        if path not in self._evals:
-            try:
-                self._evals[path] = pd.read_csv(Path(path) / "evals.csv")
-            except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError):
-                self._evals[path] = None
-        return self._evals[path]
-
-    def first_spec(self, **match: str) -> dict:
-        rows = self.trials
-        for key, value in match.items():
-            rows = rows[rows[key] == value]
-        return self.spec(rows["path"].iloc[0]) if len(rows) else {}
-
-
-def best_trial_paths(trials: pd.DataFrame, picks: pd.DataFrame, index: TrialIndex) -> dict[tuple, str]:
-    """(ruleset, submission, workload) -> folder of its best trial: the fastest that reached the
-    target; if none did, the one whose validation metric came closest (best value seen)."""
-    keyed = trials.set_index(["ruleset", "submission", "workload", "study", "trial"])["path"]
-    best: dict[tuple, str] = {}
-    reached = picks[np.isfinite(picks["value"])].sort_values("value")
-    for row in reached.itertuples(index=False):
-        best.setdefault((row.ruleset, row.submission, row.workload),
-                        keyed[(row.ruleset, row.submission, row.workload, row.study, row.trial)])
-    for (ruleset, sub, w), group in trials.groupby(["ruleset", "submission", "workload"]):
-        if (ruleset, sub, w) in best:
-            continue
-        target = index.spec(group["path"].iloc[0]).get("target") or {}
-        maximize = target.get("maximize", True)
-        scored = []
-        for path in group["path"]:
-            ev = index.evals(path)
-            column = None if ev is None else eval_column(ev, target.get("metric"))
-            if column:
-                scored.append((ev[column].max() if maximize else -ev[column].min(), path))
-        if scored:
-            best[(ruleset, sub, w)] = max(scored)[1]
-    return best
 
 
 def search_space(spec: dict, results_dir: Path) -> tuple[str | None, str]:
@@ -260,6 +195,9 @@ class Board:
     best: dict[tuple, str]  # (ruleset, submission, workload) -> best trial folder
     plots_dir: Path | None
     info: tuple[str, ...] = ()  # what the reader left out by rule (TrialSet.info)
+    points: pd.DataFrame | None = None  # sensitivity points (scoring.sensitivity)
+    cost: pd.DataFrame | None = None  # expected best of k points (scoring.tuning_cost)
+    diagnostics: dict | None = None  # diagnostics.json (`algoperf-lite diagnose`)
 
     @property
     def all_workloads(self) -> list[str]:
@@ -289,6 +227,7 @@ def _ranking_rows(b: Board, ruleset: str) -> list[dict]:
             "score_raw": repr(float(r.score)), **dict(zip(("interval", "ranks"), interval_cells(r))),
             "reached": f"{r.reached}/{r.num_workloads}",
             "steps_score": f"{steps[r.submission]:.4f}" if r.submission in steps else "–", "speedup": speedup,
+            "odds": odds_cell(getattr(r, ODDS), r.odds_note) if ODDS in board else "–",
         })
     return rows
 
@@ -384,7 +323,29 @@ def _section(b: Board, ruleset: str) -> dict:
                                   ruleset, "ratio_heatmap"),
         "workload_rows": _workload_rows(b, ruleset, order), "curves": _curves(b, ruleset, order),
         "details": _details(b, ruleset, order), "decomposition": _decomposition_rows(b, ruleset, order),
-        "reference": b.reference,
+        "reference": b.reference, **_analysis(b, ruleset, order),
+    }
+
+
+def _analysis(b: Board, ruleset: str, order: list[str]) -> dict:
+    """The odds against the reference, sensitivity, tuning cost and landscape sections of a ruleset."""
+    workloads = list(b.result.benchmark.workloads)
+
+    def figure(fig, name: str) -> str:
+        return b.figure(fig, ruleset, name)
+
+    budgets = {w: b.index.first_spec(ruleset=ruleset, workload=w).get("budget_sec") for w in b.all_workloads}
+    mine = b.trials[b.trials["ruleset"] == ruleset]
+    board = b.result.scores[b.result.scores["ruleset"] == ruleset]
+    points = b.points[b.points["ruleset"] == ruleset] if b.points is not None else pd.DataFrame()
+    cost = b.cost[b.cost["ruleset"] == ruleset] if b.cost is not None else pd.DataFrame()
+    return {
+        "odds": analysis.odds_section(board, workloads, b.reference),
+        "sensitivity": analysis.sensitivity_section(points, reach_shares(mine), order, b.all_workloads, budgets,
+                                                    figure) if not points.empty else None,
+        "tuning_cost": analysis.tuning_cost_section(cost, order, b.all_workloads, figure),
+        "landscape": analysis.landscape_section(b.diagnostics or {}, ruleset, order, b.all_workloads, b.best,
+                                                b.results_dir, figure) if b.diagnostics is not None else None,
     }
 
 
@@ -456,9 +417,7 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
         study = read_study(results_dir)
         index = TrialIndex(trialset.trials)
     trials, selection = trialset.trials, trialset.trial_selection
-    names = set(trials["submission"])
-    reference = study.get("reference_submission") or "baseline"
-    reference = reference if reference in names else None
+    reference = study_reference(results_dir, trials) if algoperf_targets is None else None
     result = compute_scores(trialset, ScoreSettings(reference=reference, n_boot=n_boot, seed=seed,
                                                     trial_selection=selection))
     steps = None
@@ -467,7 +426,9 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
             warnings.simplefilter("ignore", ScoringWarning)
             steps = compute_scores(trialset, ScoreSettings(metric="steps", n_boot=0, trial_selection=selection))
     b = Board(results_dir, trials, result, steps, reference, index,
-              best_trial_paths(trials, result.picks, index), plots_dir, tuple(trialset.info))
+              best_trial_paths(trials, result.picks, index), plots_dir, tuple(trialset.info),
+              sensitivity_points(index), tuning_cost(trials),
+              _diagnostics(results_dir) if algoperf_targets is None else None)
     return {
         "title": str(study.get("name") or "algoperf-lite leaderboard"),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -478,6 +439,14 @@ def build_context(results_dir: Path, plots_dir: Path | None = None, n_boot: int 
         "study_json": json.dumps(study, indent=2, sort_keys=True) if study and algoperf_targets is None else None,
         **dict(zip(("environment", "environment_flag"), environment_rows(list(trials["path"])))),
     }
+
+
+def _diagnostics(results_dir: Path) -> dict:
+    """diagnostics.json; one that cannot be read is said on the page (the rest of it still shows)."""
+    try:
+        return read_diagnostics(results_dir)
+    except UnreadableFile as e:
+        return {"unreadable": str(e)}
 
 
 def render(context: dict) -> str:

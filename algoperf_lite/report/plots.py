@@ -25,7 +25,7 @@ _LINESTYLES = ("-", "--", "-.", ":")
 LABEL_CHARS = 60  # a 100,000-character name would make the tight bounding box, and the image, run out of memory
 
 
-def _label(name: object) -> str:
+def figure_label(name: object) -> str:
     """A name as a figure shows it: at most LABEL_CHARS characters (the page's tables show it
     whole), without control characters (no font has them: matplotlib warns, and its
     warning would print them raw)."""
@@ -33,12 +33,12 @@ def _label(name: object) -> str:
     return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1] + "…"
 
 
-def _color(i: int) -> tuple:
+def color_of(i: int) -> tuple:
     return matplotlib.colormaps["tab10"](i % 10)
 
 
-def _style(i: int) -> dict:
-    return {"color": _color(i), "linestyle": _LINESTYLES[(i // 10) % len(_LINESTYLES)]}
+def style_of(i: int) -> dict:
+    return {"color": color_of(i), "linestyle": _LINESTYLES[(i // 10) % len(_LINESTYLES)]}
 
 
 def save(fig: Figure, stem: Path | None = None) -> bytes:
@@ -60,9 +60,9 @@ def profile_figure(profiles: pd.DataFrame, order: Sequence[str], title: str = ""
         ax = fig.add_subplot()
         for i, name in enumerate(order):
             p = profiles[profiles["submission"] == name]
-            ax.step(p["tau"], p["rho"], where="post", label=_label(name), linewidth=2, alpha=0.85, **_style(i))
+            ax.step(p["tau"], p["rho"], where="post", label=figure_label(name), linewidth=2, alpha=0.85, **style_of(i))
         ax.set(xlabel="tau (ratio to the fastest submission)", ylabel="fraction of workloads  rho(tau)",
-               ylim=(-0.02, 1.02), title=_label(title))
+               ylim=(-0.02, 1.02), title=figure_label(title))
         ax.grid(alpha=0.3)
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
         return fig
@@ -81,9 +81,9 @@ def ratio_heatmap(ratios: pd.DataFrame, max_tau: float, title: str = "") -> Figu
             label = "∞" if not np.isfinite(r) else f"{r:.2f}"
             dark_cell = np.isfinite(r) and r >= np.sqrt(max_tau)  # viridis_r: large ratios are dark
             ax.text(w, s, label, ha="center", va="center", fontsize=8, color="white" if dark_cell else "black")
-        ax.set_xticks(range(values.shape[1]), [_label(w) for w in ratios.columns], rotation=30, ha="right")
-        ax.set_yticks(range(values.shape[0]), [_label(s) for s in ratios.index])
-        ax.set_title(_label(title))
+        ax.set_xticks(range(values.shape[1]), [figure_label(w) for w in ratios.columns], rotation=30, ha="right")
+        ax.set_yticks(range(values.shape[0]), [figure_label(s) for s in ratios.index])
+        ax.set_title(figure_label(title))
         bar = fig.colorbar(image, ax=ax, label=f"time / fastest (clipped to {max_tau:g})")
         ticks = [t for t in (1, 1.5, 2, 3, 4, 6, 8) if t <= max_tau]
         bar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])  # plain labels: math text is off
@@ -108,16 +108,16 @@ def curves_figure(curves: Sequence[Curve], target: float | None, metric: str,
         fig = Figure(figsize=(6.4, 3.8))
         ax = fig.add_subplot()
         for i, c in enumerate(curves):
-            ax.plot(c.time, c.value, label=_label(c.label), linewidth=1.6, alpha=0.9, **_style(i))
+            ax.plot(c.time, c.value, label=figure_label(c.label), linewidth=1.6, alpha=0.9, **style_of(i))
             if np.isfinite(c.reached_at):
                 hit = np.searchsorted(c.time, c.reached_at)
                 if hit < len(c.value):
-                    ax.plot([c.reached_at], [c.value[hit]], marker="o", color=_color(i))
+                    ax.plot([c.reached_at], [c.value[hit]], marker="o", color=color_of(i))
         if target is not None:
             ax.axhline(target, color="black", linestyle="--", linewidth=1, label=f"target {target:g}")
         if budget:
             ax.axvline(budget, color="grey", linestyle=":", linewidth=1, label="budget")
-        ax.set(xlabel="submission time (s)", ylabel=_label(metric), title=_label(title))
+        ax.set(xlabel="submission time (s)", ylabel=figure_label(metric), title=figure_label(title))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, frameon=False, loc="best")
         return fig

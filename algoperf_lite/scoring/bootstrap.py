@@ -128,12 +128,17 @@ def log_bandwidth(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def resampled_medians(values: np.ndarray, counts: np.ndarray, n: int, rng: np.random.Generator,
-                      bandwidth: np.ndarray | None = None) -> np.ndarray:
+                      bandwidth: np.ndarray | None = None, paired: bool = False) -> np.ndarray:
     """(n, ..., S, W) medians of each cell's studies resampled with replacement, finite draws
-    jittered by exp(bandwidth * N(0, 1)) when a bandwidth is given. Cells never run stay inf."""
+    jittered by exp(bandwidth * N(0, 1)) when a bandwidth is given. Cells never run stay inf.
+
+    ``paired``: every cell of a table draws the same study indices (the design pairs studies
+    across submissions and workloads: every cell ran the same studies, counts all equal)."""
     counts = np.broadcast_to(counts, values.shape[:-1])
     shape = (n, *values.shape)
-    picks = np.floor(rng.random(shape) * np.maximum(counts, 1)[..., None]).astype(int)
+    draw_shape = (n, *values.shape[:-3], 1, 1, values.shape[-1]) if paired else shape
+    picks = np.floor(rng.random(draw_shape) * np.maximum(counts, 1)[..., None]).astype(int)
+    picks = np.broadcast_to(picks, shape)
     draws = np.take_along_axis(np.broadcast_to(values, shape), picks, axis=-1)
     if bandwidth is not None:
         draws = draws * np.exp(bandwidth[..., None] * rng.standard_normal(shape))  # inf * x stays inf

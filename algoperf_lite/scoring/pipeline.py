@@ -12,6 +12,7 @@ from .bootstrap import bootstrap_intervals, ranks
 from .checks import enforce, find_irregularities
 from .errors import ScoringError, ScoringWarning
 from .heldout import apply_heldout
+from .odds import odds_against_reference
 from .profiles import INTEGRALS, aup_scores, performance_profiles, performance_ratios, tau_grid
 from .speedup import geometric_mean_speedup
 from .time_to_target import METRICS, metric_column, study_picks, workload_medians
@@ -27,7 +28,7 @@ class ScoreSettings:
     integral: str = "trapezoid"  # AlgoPerf's 100-point rule, or "exact"
     num_points: int = 100
     trial_selection: str = "fastest"  # or "first_eval" (AlgoPerf v0.5's code, to check its numbers)
-    reference: str | None = None  # submission for the geometric-mean speedup
+    reference: str | None = None  # submission for the geometric-mean speedup and the odds against it
     n_boot: int = 1000  # bootstrap replicates over studies; 0 = no intervals
     seed: int = 0
     level: float = 0.95
@@ -95,8 +96,14 @@ def compute_scores(trialset: TrialSet, settings: ScoreSettings | None = None, st
     def counted(t: np.ndarray) -> np.ndarray:
         return apply_heldout(t, pairs, s.heldout_max_ratio)
 
+    def counted_base(t: np.ndarray) -> np.ndarray:
+        return counted(t)[..., :n_base]
+
+    def score_of(base: np.ndarray) -> np.ndarray:
+        return aup_scores(performance_ratios(base), s.max_tau, s.integral, s.num_points)
+
     def score_fn(t: np.ndarray) -> np.ndarray:
-        return aup_scores(performance_ratios(counted(t)[..., :n_base]), s.max_tau, s.integral, s.num_points)
+        return score_of(counted_base(t))
 
     rulesets = sorted(picks["ruleset"].unique())
     if s.reference is not None and s.reference not in set(picks["submission"]):
@@ -126,6 +133,11 @@ def compute_scores(trialset: TrialSet, settings: ScoreSettings | None = None, st
                 board[key] = values
             # Ranks stay integers; where there is no interval (1 study) they are <NA>, empty in CSV.
             board[["rank_low", "rank_high"]] = board[["rank_low", "rank_high"]].round().astype("Int64")
+            if s.reference in subs:
+                odds = odds_against_reference(picks[picks["ruleset"] == ruleset], subs, workloads,
+                                              list(bench.workloads), s.reference, counted_base, score_of,
+                                              s.n_boot, s.seed)
+                board = board.merge(odds, on="submission", how="left")
         if s.reference is not None:
             if s.reference in subs:
                 board = board.join(geometric_mean_speedup(wide.iloc[:, :n_base], s.reference), on="submission")

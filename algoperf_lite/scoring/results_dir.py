@@ -93,3 +93,10 @@ def read_results_dir(results_dir: Path) -> TrialSet:
             f"e.g. {stray[0].relative_to(results_dir)}"
         )
     return TrialSet(trials, benchmark, results_dir, notes)
+
+
+def study_reference(results_dir: Path, trials: pd.DataFrame) -> str | None:
+    """The submission the study compares against (study.json's ``reference_submission``, else one
+    called "baseline"), when it has trials here."""
+    name = read_study(Path(results_dir)).get("reference_submission") or "baseline"
+    return name if name in set(trials["submission"]) else None

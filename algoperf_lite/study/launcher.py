@@ -207,14 +207,19 @@ def _record(settings: StudyConfig, jobs: dict[str, Job]) -> None:
 
 def _job_failure(job: Job, state: JobState, result: tuple[str, Any] | None) -> tuple[str, bool]:
     """Why a job ended without its trial's outcome, and whether a rerun should retry the
-    trial (yes when the scheduler ended the job; no when the job raised)."""
-    if result is not None and result[0] == "error":
-        return f"its job {job.job_id} raised: {str(result[1]).strip()}", False
+    trial: yes when the scheduler ended the job (whatever the job said as it went), no
+    when the job raised on its own."""
+    ended = state.state if state.state != GONE else final_state(job.job_id) if job.cluster == "slurm" else None
+    killed = ended in KILLED_BY_SCHEDULER
+    error = str(result[1]).strip() if result is not None and result[0] == "error" else None
+    if error and not killed:
+        return f"its job {job.job_id} raised: {error}", False
+    if error:
+        return f"its job {job.job_id} ended {ended}, raising as it went: {error.splitlines()[-1]}", True
     if result is not None:
-        return f"its job {job.job_id} finished without writing the trial's outcome", False
-    how = state.state if state.state != GONE else final_state(job.job_id) if job.cluster == "slurm" else None
+        return f"its job {job.job_id} ended {ended or 'normally'} without writing the trial's outcome", killed
     tail = job.log_tail()
-    return (f"its job {job.job_id} ended {how or 'in a state the scheduler no longer knows'} without a result"
+    return (f"its job {job.job_id} ended {ended or 'in a state the scheduler no longer knows'} without a result"
             + (f"; the end of its log:\n{tail}" if tail else ""), True)
 
 
@@ -271,7 +276,7 @@ def _ended(trial: PlannedTrial, job: Job, state: JobState, wall: float) -> Outco
     if outcome is None:
         reason, retry = _job_failure(job, state, job.result())
         return _record_failure(trial, reason, wall, retry)
-    if outcome.retry and state.state in KILLED_BY_SCHEDULER:  # its worker died with the job
+    if outcome.status == "failed" and state.state in KILLED_BY_SCHEDULER:  # the trial died with its job
         return _record_failure(trial, f"its job {job.job_id} ended {state.state}: {outcome.error}",
                                outcome.wall_time, retry=True)
     return outcome

@@ -81,6 +81,9 @@ class TrialSettings:
     # (algoperf_lite/trial/loggers.py). Its logs go in the trial's folder, or under logger_dir.
     logger: Optional[str] = field(default=None, metadata=WHERE)
     logger_dir: Optional[str] = field(default=None, metadata=WHERE)
+    # Keep the model's weights after init and at the end (weights_init.pt, weights_final.pt in the
+    # trial's folder), for `algoperf-lite diagnose`; untimed. Sizes: docs/analysis.md.
+    save_weights: bool = field(default=False, metadata=WHERE)
     rules: Rules = field(default_factory=lambda: load_rules("v0.6"))  # configs/rules/
 
     def __post_init__(self) -> None:

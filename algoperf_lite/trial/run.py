@@ -5,6 +5,7 @@ run_prepared (data, train, write results/.../trial_<i>/)."""
 from __future__ import annotations
 
 import contextlib
+import io
 import shutil
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from algoperf_lite.trial.clock import default_clock
 from algoperf_lite.trial.config import MEASURED_SCALES, TrialConfig, TrialSettings
 from algoperf_lite.trial.environment import describe_environment, torch_threads
 from algoperf_lite.trial.record import TrialRecord
-from algoperf_lite.trial.runner import EvalCallback, train
+from algoperf_lite.trial.runner import EvalCallback, WeightsCallback, train
 from algoperf_lite.trial.seeds import derive_seed
 from algoperf_lite.trial.speed import measure
 from algoperf_lite.trial.submissions import LoadedSubmission, SubmissionFacts, load_submission
@@ -41,6 +42,7 @@ class PreparedTrial:
     workload: spec.Workload
     submission: LoadedSubmission | SubmissionFacts  # facts: a plan's trial, prepared without running its code
     logger: loggers.LoggerChoice | None = None  # a tracker that also gets the evals (logger=...)
+    save_weights: bool = False  # keep the weights after init and at the end (save_weights=true)
 
 
 def prepare_trial(config: TrialConfig,
@@ -52,6 +54,9 @@ def prepare_trial(config: TrialConfig,
     logger = loggers.resolve(config.logger, config.logger_dir)  # first: a tracker not installed stops it at once
     device = distributed.local_device(workloads.resolve_device(config.device))
     scale = workloads.resolve_scale(config.scale, device)
+    if config.clock == "cpu" and device.type != "cpu":
+        raise UserError(f"clock=cpu times the host's CPU work, and a trial on {device} computes on the device: "
+                        f"use clock=wall (or auto)")
     if submission is None:
         submission = load_submission(config.submission, config.submissions_path, config.search_space)
     if (config.ruleset == "self" and submission.form == "native" and submission.self_tuning_point is None
@@ -83,7 +88,7 @@ def prepare_trial(config: TrialConfig,
     )
     path = trial_dir(Path(config.results_dir), record.ruleset, record.submission, record.study, record.workload,
                      record.trial, chosen=point_source == "chosen")
-    return PreparedTrial(record, path, workload, submission, logger)
+    return PreparedTrial(record, path, workload, submission, logger, config.save_weights)
 
 
 def trial_seed(config: TrialConfig, submission: str, workload: str) -> int:
@@ -173,10 +178,26 @@ def _write_trial(trial: PreparedTrial, on_eval: EvalCallback | None, overwrite: 
                 on_eval(row)
 
         result = train(trial.workload, trial.submission, trial.record,
-                       on_eval=record_eval if writer is not None else None)
+                       on_eval=record_eval if writer is not None else None,
+                       on_weights=weights_saver(writer) if writer is not None and trial.save_weights else None)
         outcome = result.outcome(wall_time=time.perf_counter() - started)
         if tracker is not None:
             tracker.finish(outcome)
         if writer is not None:
             writer.write_outcome(outcome)
         return outcome
+
+
+def weights_saver(writer: TrialWriter) -> WeightsCallback:
+    """Writes the model's state_dict (without the DDP or torch.compile wrapper's prefixes) to the
+    trial's folder, atomically."""
+
+    def save(moment: str, model: torch.nn.Module) -> None:
+        model = getattr(model, "_orig_mod", model)  # torch.compile's wrapper
+        if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+            model = model.module
+        buffer = io.BytesIO()
+        torch.save(model.state_dict(), buffer)
+        writer.write_weights(moment, buffer.getvalue())
+
+    return save

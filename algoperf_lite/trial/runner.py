@@ -32,6 +32,7 @@ from algoperf_lite.trial.tuning import as_hyperparameters
 from algoperf_lite.trial.workload_view import WorkloadView
 
 EvalCallback = Callable[[dict[str, Any]], None]
+WeightsCallback = Callable[[str, torch.nn.Module], None]  # ("init" | "final", the model as built or trained)
 
 
 @dataclass
@@ -118,6 +119,7 @@ def train(
     clock: SubmissionClock | None = None,
     schedule: EvalSchedule | None = None,
     evaluate: Callable[[torch.nn.Module, spec.ModelAuxiliaryState], dict[str, float]] | None = None,
+    on_weights: WeightsCallback | None = None,
 ) -> TrainResult:
     """Train ``submission`` on ``workload`` as ``record`` says: until the target (if
     ``stop_at_target``), the budget, ``TrainingCompleteError`` or ``max_steps``
@@ -125,7 +127,8 @@ def train(
     Exceptions raised by the submission end the trial as ``failed`` with their traceback;
     they never escape. Under torchrun, every rank runs this; ``on_eval`` is called on rank
     0 only. ``schedule`` and ``evaluate`` replace the record's eval schedule and the
-    workload's eval (``check`` evaluates a probe batch at chosen steps)."""
+    workload's eval (``check`` evaluates a probe batch at chosen steps). ``on_weights`` gets the
+    model after init and when training ended, both off the clock."""
     device = getattr(workload, "device", torch.device("cpu"))
     ranks = distributed.setup(device)
     clock = clock or SubmissionClock(device, make_timer(record.clock), reduce_max=ranks.max if ranks else None)
@@ -166,6 +169,8 @@ def train(
             workload.autocast = record.autocast
         model, model_state = workload.init_model_fn(derive_seed(record.seed, "init"))
         inner = model
+        if on_weights is not None:
+            on_weights("init", model)
         input_queue = workload.build_train_queue(record.batch_size, derive_seed(record.seed, "data"))
         if ranks is not None:
             model = torch.nn.parallel.DistributedDataParallel(model)
@@ -265,6 +270,8 @@ def train(
         status, error, exception = "failed", traceback.format_exc(limit=-8), e
 
     submission_time = clock.pause() if clock.running else clock.elapsed()
+    if on_weights is not None and model is not None:
+        on_weights("final", model)
     return TrainResult(
         status=status, reached=not math.isinf(time_to_target), time_to_target=time_to_target,
         steps_to_target=steps_to_target, submission_time=submission_time, steps=step,
