@@ -8,9 +8,11 @@ so that a drifting machine affects both alike.
 
 Part 1, a trial: one trial (evals every ``--eval-every`` steps, so that every run trains
 the same steps and reaches the target at the same step), timed on the cpu clock and on
-the wall clock, ``--pairs`` times alone and beside ``--busy`` processes (ABBA order).
-Prints each run's steps to target and recorded time to target, and per clock the median
-ratio busy / alone: 1.00 means the load left the recorded time alone.
+the wall clock, ``--pairs`` times alone and beside ``--busy`` processes (ABBA order), at
+the point ``algoperf-lite run`` gives the submission. Prints each run's steps to target
+and recorded time to target, and per clock the median ratio busy / alone: 1.00 means the
+load left the recorded time alone (runs that do not reach the target within
+``--max-steps`` are compared on the time of those steps).
 
 Part 2, ``--speed``: each named workload's budget_scale factor measured afresh (as
 ``budget_scale=measure`` does), alone and beside the busy processes, ``--pairs`` times;
@@ -33,11 +35,13 @@ from typing import Any
 
 import torch
 
+from algoperf_lite.rules import load_rules
 from algoperf_lite.trial.environment import cpu_name
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import train
 from algoperf_lite.trial.speed import measure
 from algoperf_lite.trial.submissions import load_submission
+from algoperf_lite.trial.tuning import trial_point
 from algoperf_lite.trial.workloads import build_workload
 from reproducibility import busy_processes
 
@@ -56,22 +60,26 @@ def trial_part(args: argparse.Namespace) -> None:
     workload = build_workload(args.workload, "smoke", torch.device("cpu"))
     workload.prepare()
     submission = load_submission(args.submission)
+    # The point `algoperf-lite run workload=W submission=S` trains: study 0, trial 0.
+    point = trial_point(submission.search_space, "external", load_rules(), 0, submission.name, 0, 0)
     for clock in ("cpu", "wall"):
-        def run() -> tuple[int | None, float]:
-            record = TrialRecord.of(workload, submission, seed=0, clock=clock, threads=1,
-                                    eval_every_steps=args.eval_every, budget_sec=math.inf,
-                                    hyperparameters=submission.search_space.sample(1, 0)[0],
-                                    max_steps=args.max_steps)
+        def run() -> tuple[int | None, float, float]:
+            record = TrialRecord.of(workload, submission, seed=0, clock=clock, threads=1, hyperparameters=point,
+                                    eval_every_steps=args.eval_every, budget_sec=math.inf, max_steps=args.max_steps)
             result = train(workload, submission, record)
-            return result.steps_to_target, result.time_to_target
+            return result.steps_to_target, result.time_to_target, result.submission_time
 
         alone, loaded = interleaved(args.pairs, args.busy, run)
-        print(f"{clock} clock: {args.workload} + {args.submission}, evals every {args.eval_every} steps")
+        print(f"{clock} clock: {args.workload} + {args.submission} {point}, evals every {args.eval_every} steps")
         for name, runs in (("alone", alone), (f"beside {args.busy} busy", loaded)):
-            print(f"  {name:<16} " + "  ".join(f"step {s} at {t:.2f} s" for s, t in runs))
-        ratios = [b[1] / a[1] for a, b in zip(alone, loaded)]
-        same = all(s == alone[0][0] for s, _ in alone + loaded)
-        print(f"  time to target busy / alone: median {statistics.median(ratios):.3f} "
+            print(f"  {name:<16} " + "  ".join(f"step {s} at {t:.2f} s" if s else f"not reached ({total:.2f} s)"
+                                               for s, t, total in runs))
+        reached = all(s is not None for s, _, _ in alone + loaded)
+        # Not reached: the recorded time of the same --max-steps steps, compared alike.
+        ratios = [(b[1] / a[1]) if reached else (b[2] / a[2]) for a, b in zip(alone, loaded)]
+        what = "time to target" if reached else f"submission time of {args.max_steps} steps"
+        same = len({s for s, _, _ in alone + loaded}) == 1
+        print(f"  {what} busy / alone: median {statistics.median(ratios):.3f} "
               f"(pairs: {', '.join(f'{r:.3f}' for r in ratios)}); same steps to target in every run: {same}")
 
 
@@ -90,9 +98,10 @@ def speed_part(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workload", default="mnist_cnn")
-    parser.add_argument("--submission", default="adamw", help="its search space's first point is trained")
+    parser.add_argument("--submission", default="adamw", help="trained at the point `run` gives it (study 0, trial 0)")
     parser.add_argument("--eval-every", type=int, default=25, help="steps between evals")
-    parser.add_argument("--max-steps", type=int, default=2000, help="a cap, for a target never reached")
+    parser.add_argument("--max-steps", type=int, default=500,
+                        help="a cap: a run that does not reach the target is compared on these steps' time")
     parser.add_argument("--busy", type=int, default=2, help="busy processes beside the loaded runs")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--speed", nargs="*", default=None, metavar="WORKLOAD",
