@@ -155,6 +155,10 @@ def wrong_type(data: Any, expected: dict[str, type | tuple[type, ...]]) -> str |
 
 # --- the outcome ----------------------------------------------------------------------------
 
+# A trial that waited for a core more than this share of its time shared its core with other programs.
+SHARED_CORE = 0.05
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How a trial ended: ``outcome.json``."""
@@ -178,6 +182,9 @@ class Outcome:
     # the processes the trial started, and those of its threads while an eval ran.
     child_cpu_sec: float | None = None
     paused_thread_cpu_sec: float | None = None
+    # The share of the trial's time its threads were ready to run but waited for a core that
+    # other programs held (0 on a quiet machine): a trial that shares its core reads higher.
+    core_wait_share: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: None if isinstance(v, float) and not math.isfinite(v) else v

@@ -18,6 +18,7 @@ import torch
 from algoperf_lite import spec
 from algoperf_lite.trial.clock import CpuTimer, SubmissionClock
 from algoperf_lite.trial.environment import torch_threads
+from algoperf_lite.trial.eval_table import outcome_line
 from conftest import ADAMW_POINT, slowed, train_point
 
 
@@ -164,3 +165,25 @@ def test_threads_working_while_the_clock_is_paused_are_charged(digits, adamw, mo
     assert 0.25 * paused_wall <= result.paused_thread_cpu_sec <= paused_wall + 0.02  # 0.01 s ticks
     assert result.submission_time >= result.paused_thread_cpu_sec
     assert cpu_run(digits, adamw, eval_every_steps=5).paused_thread_cpu_sec == 0.0
+
+
+def test_a_trial_records_how_long_it_waited_for_a_core_that_others_held(digits, adamw):
+    alone = cpu_run(digits, with_update(adamw, lambda step: burn(0.02)))
+    assert alone.core_wait_share is not None and 0 <= alone.core_wait_share < 1
+    core = {min(os.sched_getaffinity(0))}
+    saved = os.sched_getaffinity(0)
+    busy = subprocess.Popen([sys.executable, "-c", BURN.format(sec=60)])
+    try:
+        os.sched_setaffinity(busy.pid, core)  # the busy process and the trial take turns on one core
+        os.sched_setaffinity(0, core)
+        shared = cpu_run(digits, with_update(adamw, lambda step: burn(0.05)))
+    finally:
+        os.sched_setaffinity(0, saved)
+        busy.kill()
+        busy.wait()
+    assert shared.core_wait_share > 0.2  # about half of its time: two processes on one core
+    assert shared.core_wait_share > alone.core_wait_share
+    line = outcome_line("digits_logreg", "adamw", digits.target, shared.outcome(wall_time=1.0))
+    assert f"waited for a core {shared.core_wait_share:.0%} of its time" in line
+    assert "waited for a core" not in outcome_line("digits_logreg", "adamw", digits.target,
+                                                   dataclasses.replace(shared, core_wait_share=0.01).outcome(1.0))

@@ -262,6 +262,9 @@ def test_the_page_says_how_trials_were_measured(tmp_path: Path, site: Path) -> N
         spec = json.loads(path.read_text())
         spec.update(clock="cpu" if i else "wall", time_resolution=0.02, common_random_numbers=True)
         path.write_text(json.dumps(spec))
+        outcome = json.loads((path.parent / "outcome.json").read_text())
+        outcome["core_wait_share"] = 0.3 if i == 0 else 0.01
+        (path.parent / "outcome.json").write_text(json.dumps(outcome))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScoringWarning)
         assert report_command(root, None) == 0
@@ -270,6 +273,8 @@ def test_the_page_says_how_trials_were_measured(tmp_path: Path, site: Path) -> N
     assert "wall: wall time" in rows["clock"] and "(1 trials)" in rows["clock"]
     assert rows["time-to-target resolution"].startswith("to within 2%: checkpoints every 2%")
     assert rows["common random numbers"].startswith("yes")
+    assert rows["cores shared"].startswith("trials waited for a core 1.0% of their time (median; most 30.0%)")
+    assert "1 trial(s) waited over 5%" in rows["cores shared"]
 
 
 def settings_rows(results: Path) -> dict[str, str]:

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from algoperf_lite.json_files import UnreadableFile, read_json
-from algoperf_lite.results import (ENVIRONMENT_FILE, LEADERBOARD_FILE, inside, plots_dir_of, read_diagnostics,
-                                   read_study)
+from algoperf_lite.results import (ENVIRONMENT_FILE, LEADERBOARD_FILE, SHARED_CORE, inside, plots_dir_of,
+                                   read_diagnostics, read_study)
 from algoperf_lite.scoring import ScoreResult, ScoreSettings, ScoringWarning, TrialSet, compute_scores
 from algoperf_lite.scoring.algoperf_logs import load_rules, read_algoperf_logs, read_evals, trial_spec_reader
 from algoperf_lite.scoring.bootstrap import COVERAGE_NOTE, interval_cells
@@ -165,12 +165,20 @@ def measurement_rows(index: TrialIndex) -> list[tuple[str, str]]:
         return (f"to within {r:.0%}: checkpoints every {r:.0%} of the submission time between evals, bisected "
                 f"once an eval reaches the target")
 
-    return [("clock", tally([s.get("clock") for s in specs], lambda c: CLOCK_TEXT.get(c, str(c)))),
+    rows = [("clock", tally([s.get("clock") for s in specs], lambda c: CLOCK_TEXT.get(c, str(c)))),
             ("time-to-target resolution", tally([s.get("time_resolution") for s in specs], resolution)),
             ("common random numbers", tally([s.get("common_random_numbers", False) for s in specs],
                                             lambda on: "yes: every submission's trial i of study j on a workload "
                                                        "has the same seed (initial weights, data order)"
                                                        if on else "no: every trial its own seed"))]
+    waits = index.trials.get("core_wait_share", pd.Series(dtype=float)).dropna()
+    if len(waits):
+        shared = int((waits > SHARED_CORE).sum())
+        rows.append(("cores shared", f"trials waited for a core {waits.median():.1%} of their time (median; most "
+                                     f"{waits.max():.1%})" + (f"; {shared} trial(s) waited over {SHARED_CORE:.0%}: "
+                                     f"other programs held their core, and sharing a core costs a trial up to "
+                                     f"about 15% in time (docs/repeatability.md)" if shared else "")))
+    return rows
 
 
 def _target_text(target: dict) -> str:

@@ -62,7 +62,7 @@ def read_results_dir(results_dir: Path) -> TrialSet:
             "time_to_target": outcome.time_to_target,
             "steps_to_target": outcome.steps_to_target,
             "status": outcome.status,
-            **{column: getattr(outcome, column) for column in OUTCOME_COLUMNS},
+            **{column: getattr(outcome, column) for column in (*OUTCOME_COLUMNS, "core_wait_share")},
             "path": str(trial_dir),
         })
     if not rows:
@@ -72,7 +72,7 @@ def read_results_dir(results_dir: Path) -> TrialSet:
             "<ruleset>/<submission>/study_<k>/<workload>/trial_<i>/outcome.json"
         )
     df = pd.DataFrame(rows)
-    for column in ("time_to_target", "steps_to_target", *OUTCOME_COLUMNS):  # JSON null -> not reached / unknown
+    for column in ("time_to_target", "steps_to_target", *OUTCOME_COLUMNS, "core_wait_share"):  # JSON null -> not reached / unknown
         df[column] = pd.to_numeric(df[column], errors="coerce")
     trials = normalize_trials(df, str(results_dir))
     rules = study.get("rules") or rules

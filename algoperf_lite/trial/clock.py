@@ -154,6 +154,40 @@ class CpuTimer:
         return during
 
 
+class CoreWait:
+    """How much of a stretch of time this process's threads spent ready to run but waiting
+    for a core that other programs held (Linux's per-thread scheduler statistics): 0 on a
+    quiet machine. The cpu clock does not charge that wait, but a trial that shares its
+    core computes a little slower (the other programs evict its caches), so a trial
+    records it. None where the kernel does not say."""
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> dict[str, tuple[int, int]] | None:
+        """Each thread's (ns on a core, ns waiting for one) so far."""
+        times = {}
+        try:
+            for task in os.scandir("/proc/self/task"):
+                with open(os.path.join(task.path, "schedstat")) as f:
+                    on_cpu, waiting, _ = f.read().split()
+                times[task.name] = int(on_cpu), int(waiting)
+        except (OSError, ValueError):
+            return None
+        return times
+
+    def share(self) -> float | None:
+        """Waiting over running plus waiting, since this object was made (threads that
+        ended meanwhile left no figures, and are left out)."""
+        end = self._read()
+        if self._start is None or end is None:
+            return None
+        run = sum(r - self._start.get(tid, (0, 0))[0] for tid, (r, _) in end.items())
+        wait = sum(w - self._start.get(tid, (0, 0))[1] for tid, (_, w) in end.items())
+        return wait / (run + wait) if run + wait > 0 else None
+
+
 def make_timer(clock: str) -> Timer:
     if clock == "cpu":
         return CpuTimer()

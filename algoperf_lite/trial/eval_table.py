@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from algoperf_lite.results import Outcome
+from algoperf_lite.results import SHARED_CORE, Outcome
 from algoperf_lite.spec import Target
 
 
@@ -36,11 +36,16 @@ class EvalTable:
 
 
 def outcome_line(workload: str, submission: str, target: Target, outcome: Outcome) -> str:
-    """One line saying whether and when the validation target was reached."""
+    """One line saying whether and when the validation target was reached (and, if other
+    programs held the trial's core, that its time reads high)."""
+    shared = outcome.core_wait_share or 0.0
+    note = (f"\n[yellow]note[/yellow]: the trial waited for a core {shared:.0%} of its time (other programs held "
+            f"it); sharing a core costs a trial up to about 15% in time (docs/repeatability.md)"
+            if shared > SHARED_CORE else "")
     if outcome.reached:
         return (f"[green]reached[/green] {target}: {submission} on {workload} at "
-                f"{outcome.time_to_target:.3f} s of submission time (step {outcome.steps_to_target})")
+                f"{outcome.time_to_target:.3f} s of submission time (step {outcome.steps_to_target})") + note
     why = outcome.status.replace("_", " ")
     detail = f": {outcome.error.strip().splitlines()[-1]}" if outcome.error else ""
     return (f"[red]not reached[/red] {target}: {submission} on {workload} ({why} after "
-            f"{outcome.submission_time:.3f} s, {outcome.steps} steps){detail}")
+            f"{outcome.submission_time:.3f} s, {outcome.steps} steps){detail}") + note

@@ -22,7 +22,7 @@ from algoperf_lite import spec
 from algoperf_lite.results import Outcome
 from algoperf_lite.trial import distributed
 from algoperf_lite.trial.checkpoints import Checkpoints, target_check
-from algoperf_lite.trial.clock import CpuTimer, SubmissionClock, make_timer
+from algoperf_lite.trial.clock import CoreWait, CpuTimer, SubmissionClock, make_timer
 from algoperf_lite.trial.loss_watch import LossWatch
 from algoperf_lite.trial.memory import state_bytes
 from algoperf_lite.trial.record import TrialRecord
@@ -52,6 +52,7 @@ class TrainResult:
     # CPU clock: seconds counted from processes the trial started, and from its threads during evals
     child_cpu_sec: float | None = None
     paused_thread_cpu_sec: float | None = None
+    core_wait_share: float | None = None  # of the trial's time, its threads waited for a core others held
 
     def outcome(self, wall_time: float) -> Outcome:
         return Outcome(status=self.status, reached=self.reached, time_to_target=self.time_to_target,
@@ -60,7 +61,7 @@ class TrainResult:
                        mean_step_sec=self.submission_time / self.steps if self.steps else None,
                        optimizer_state_bytes=self.optimizer_state_bytes, peak_memory_bytes=self.peak_memory_bytes,
                        num_checkpoints=self.num_checkpoints, child_cpu_sec=self.child_cpu_sec,
-                       paused_thread_cpu_sec=self.paused_thread_cpu_sec)
+                       paused_thread_cpu_sec=self.paused_thread_cpu_sec, core_wait_share=self.core_wait_share)
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def train(
     eval_results: list[tuple[int, dict[str, float]]] = []  # AlgoPerf's form, for submissions
     step, time_to_target, steps_to_target, num_checkpoints = 0, math.inf, None, 0
     status, error, exception = "budget_exhausted", None, None
-    model = optimizer_state = None
+    model = optimizer_state = core_wait = None
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
@@ -188,6 +189,7 @@ def train(
         step_rng_base = derive_seed(record.seed, "step")
 
         # --- the timed loop ------------------------------------------------------------
+        core_wait = CoreWait()
         clock.start()
         while True:
             rng = (step_rng_base + step) & 0x7FFF_FFFF  # the step folded in, as AlgoPerf does
@@ -281,4 +283,5 @@ def train(
         num_checkpoints=num_checkpoints,
         child_cpu_sec=clock.timer.descendants_sec if isinstance(clock.timer, CpuTimer) else None,
         paused_thread_cpu_sec=clock.timer.off_clock_sec if isinstance(clock.timer, CpuTimer) else None,
+        core_wait_share=core_wait.share() if core_wait is not None else None,
     )
