@@ -121,8 +121,10 @@ def test_a_measurement_is_kept_per_machine_and_measure_replaces_it(monkeypatch, 
 
 
 def test_a_study_reads_this_machines_kept_measurement(tmp_path, capsys):
+    # Two workers measure at once and the study takes their median: each keeps its own
+    # figure, so the second study combines the same two again (the same factor).
     args = ["study=smoke", "rules.num_trials=1", "study.submissions=[adamw]", "budget_sec=0.3", "score=false",
-            "quiet=true", "executor=pool", "workers=1"]
+            "quiet=true", "executor=pool", "workers=2"]
     assert study_command([*args, f"results_dir={tmp_path / 'first'}"]) == 0
     assert "measured in" in capsys.readouterr().out
     assert study_command([*args, f"results_dir={tmp_path / 'second'}"]) == 0

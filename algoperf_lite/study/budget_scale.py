@@ -22,7 +22,7 @@ from algoperf_lite.workload_kit import calibration
 
 
 def _measure_all(names: list[str], scale: str, device: str, threads: int | None, config: dict[str, Any],
-                 concurrency: int = 1, barrier: Any = None) -> list[dict[str, Any]]:
+                 concurrency: int = 1, barrier: Any = None, worker: int = 0) -> list[dict[str, Any]]:
     """Every workload's :class:`~algoperf_lite.trial.speed.Speed` in this process, as JSON."""
     import torch
 
@@ -33,7 +33,7 @@ def _measure_all(names: list[str], scale: str, device: str, threads: int | None,
     with torch_threads(threads):  # then restored: a sequential study measures in its own process
         return [measure(name, scale, resolved, torch.get_num_threads() if resolved == "cpu" else None,
                         resolve_data_dir(config["data_dir"]), tuple(config["workloads_path"]), concurrency,
-                        config["refresh"], barrier).to_json()
+                        config["refresh"], barrier, worker).to_json()
                 for name in names]
 
 
@@ -49,10 +49,10 @@ def _in_pool(names: list[str], scale: str, slots: list[tuple[str, str]], threads
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(len(slots))
     jobs = []
-    for _, device in slots:
+    for worker, (_, device) in enumerate(slots):
         parent, child = ctx.Pipe()
         process = ctx.Process(target=_pool_worker, args=(child, names, scale, device, threads, config, len(slots),
-                                                         barrier),
+                                                         barrier, worker),
                               name="algoperf-lite speed")
         process.start()
         jobs.append((process, parent))

@@ -87,11 +87,12 @@ def _steps_per_sec(w: Any, submission: Any, point: dict[str, Any], seconds: floa
 @functools.cache  # once per process: a pool worker, or a notebook, measures each workload once
 def measure(workload: str, scale: str, device: str, threads: int | None, data_dir: Path | None,
             workloads_path: tuple[str, ...] = (), concurrency: int = 1, refresh: bool = False,
-            barrier: Any = None) -> Speed:
+            barrier: Any = None, worker: int = 0) -> Speed:
     """The speed of ``workload`` at ``scale`` here, on ``device`` with ``threads`` torch
     threads, with ``concurrency`` processes measuring at once: this machine's kept
     measurement, else (or if ``refresh``) measured now and kept. ``barrier`` (a pool's)
-    makes the processes measuring together start together."""
+    makes the processes measuring together start together; each of them keeps its own
+    measurement (``worker``), so that a later study combines the same figures again."""
     torch_device = torch.device(device)
     registered = workloads.workload_classes(workloads_path)[workload]
     entry = calibration(registered.cls, workload, scale)
@@ -101,7 +102,8 @@ def measure(workload: str, scale: str, device: str, threads: int | None, data_di
         return Speed(factor=1.0, calibrated=False, date=_now(), **base)
     reference = {"submission": entry["provenance"]["best_submission"], "point": entry["provenance"]["best_point"]}
     reference_speed = entry["step_hint"] / entry["budget_sec"]
-    key = speed_cache.key(torch_device, {**base, "reference": reference, "calibration_steps_per_sec": reference_speed})
+    key = speed_cache.key(torch_device, {**base, "worker": worker, "reference": reference,
+                                         "calibration_steps_per_sec": reference_speed})
     kept = None if refresh else speed_cache.lookup(key)
     if barrier is not None:
         barrier.wait()  # every process measures (or reads) together, as the trials will train together
