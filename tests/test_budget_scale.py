@@ -120,6 +120,19 @@ def test_a_measurement_is_kept_per_machine_and_measure_replaces_it(monkeypatch, 
     assert not fresh().cached
 
 
+def test_a_measurement_on_a_shared_core_is_used_once_not_kept(monkeypatch, tmp_path):
+    monkeypatch.setattr(speed, "REPEAT_SEC", 0.1)
+    fresh = functools.partial(measure.__wrapped__, "digits_logreg", "smoke", CPU, 1, None)
+    monkeypatch.setattr(speed.CoreWait, "share", lambda self: 0.3)  # as beside a busy process on its core
+    with pytest.warns(speed.SharedCoreWarning, match="held its core 30% of the time"):
+        busy = fresh()
+    assert busy.core_wait_share == 0.3 and busy.factor > 0
+    assert not (tmp_path / "cache" / speed_cache.FILE).exists()
+    monkeypatch.setattr(speed.CoreWait, "share", lambda self: 0.01)  # quiet
+    quiet = fresh()
+    assert not quiet.cached and fresh().cached and fresh().core_wait_share == 0.01
+
+
 def test_a_study_reads_this_machines_kept_measurement(tmp_path, capsys):
     # Two workers measure at once and the study takes their median: each keeps its own
     # figure, so the second study combines the same two again (the same factor).

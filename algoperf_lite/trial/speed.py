@@ -11,8 +11,11 @@ model, so that neither a bad moment of the machine nor one memory layout decides
 
 A measurement is kept per machine (:mod:`algoperf_lite.trial.speed_cache`: the hardware's
 fingerprint, the configuration and the reference run name it) and reused by later runs
-and studies; ``budget_scale=measure`` measures again and replaces it. A workload without
-a calibration gets 1 and says so.
+and studies; ``budget_scale=measure`` measures again and replaces it. A measurement
+taken while other programs held this process's core for more than 5% of the time is
+used once and not kept, with a warning: beside a busy process the factor read about 20%
+high (docs/repeatability.md), and a kept one would carry that into every later study. A
+workload without a calibration gets 1 and says so.
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ import datetime as dt
 import functools
 import math
 import statistics
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from algoperf_lite.results import SHARED_CORE
 from algoperf_lite.trial import speed_cache, workloads
-from algoperf_lite.trial.clock import default_clock
+from algoperf_lite.trial.clock import CoreWait, default_clock
 from algoperf_lite.trial.environment import device_name, torch_threads
 from algoperf_lite.trial.record import TrialRecord
 from algoperf_lite.trial.runner import EvalSchedule, train
@@ -38,6 +43,10 @@ from algoperf_lite.workload_kit import calibration
 REPEATS = 5
 REPEAT_SEC = 1.0  # of submission time: 15-50 steps of the slowest smoke workloads
 WARMUP_SEC = 0.1  # a first run, not counted (lazy optimizer state, the allocator's first requests)
+
+
+class SharedCoreWarning(UserWarning):
+    """A speed measurement shared its core with other programs and was not kept."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,8 @@ class Speed:
     measured_sec: float = 0.0
     date: str = ""  # when measured
     cached: bool = False  # read from this machine's record of measurements, not measured now
+    core_wait_share: float | None = None  # of the measurement's time, waiting for a core others held
+
 
     def to_json(self) -> dict[str, Any]:
         if not self.calibrated:
@@ -110,16 +121,23 @@ def measure(workload: str, scale: str, device: str, threads: int | None, data_di
     if kept is not None:
         return Speed(factor=reference_speed / kept["steps_per_sec"], calibrated=True, calibration_steps_per_sec=
                      reference_speed, calibration_hardware=entry["provenance"]["hardware"], reference=reference,
-                     cached=True, **{**base, **{k: kept[k] for k in speed_cache.MEASURED}})
+                     cached=True, core_wait_share=kept.get("core_wait_share"),
+                     **{**base, **{k: kept[k] for k in speed_cache.MEASURED}})
     with torch_threads(threads):
         w = workloads.build_workload(workload, scale, torch_device, data_dir, workloads_path)
         w.prepare()
         submission = load_submission(reference["submission"])
         _steps_per_sec(w, submission, reference["point"], WARMUP_SEC)
+        waited = CoreWait()
         repeats = [_steps_per_sec(w, submission, reference["point"], REPEAT_SEC) for _ in range(REPEATS)]
     measured = {"steps_per_sec": statistics.median(repeats), "steps_per_sec_repeats": repeats,
-                "measured_sec": REPEAT_SEC * REPEATS, "date": _now()}
-    speed_cache.store(key, measured)
+                "measured_sec": REPEAT_SEC * REPEATS, "date": _now(), "core_wait_share": waited.share()}
+    if measured["core_wait_share"] is not None and measured["core_wait_share"] > SHARED_CORE:
+        warnings.warn(f"{workload}: this machine's speed was measured while other programs held its core "
+                      f"{measured['core_wait_share']:.0%} of the time, which reads it slow; used for this run, not "
+                      f"kept (budget_scale=measure on a quieter machine keeps one)", SharedCoreWarning, stacklevel=2)
+    else:
+        speed_cache.store(key, measured)
     return Speed(factor=reference_speed / measured["steps_per_sec"], calibrated=True,
                  calibration_steps_per_sec=reference_speed, calibration_hardware=entry["provenance"]["hardware"],
                  reference=reference, **base, **measured)
