@@ -104,15 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare:
         a, b = args.compare
     else:
-        from algoperf_lite.commands.study import study_command
+        from algoperf_lite.cli import main as cli  # its messages for bad input, not tracebacks
 
         a, b = (args.out / f"{args.preset}_seed{seed}" for seed in args.seeds)
         for i, (seed, folder) in enumerate(zip(args.seeds, (a, b))):
             busy = args.busy if i == 1 else 0
             started = time.monotonic()
             with busy_processes(busy):
-                code = study_command([f"study={args.preset}", f"seed={seed}", f"results_dir={folder}", "quiet=true",
-                                      *args.overrides])
+                code = cli(["study", f"study={args.preset}", f"seed={seed}", f"results_dir={folder}", "quiet=true",
+                            *args.overrides])
             if code:
                 return code
             print(f"seed {seed}: {time.monotonic() - started:.0f} s of wall time beside {busy} busy process(es)")

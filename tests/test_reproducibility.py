@@ -70,3 +70,10 @@ def test_load_check_runs_the_same_trial_alone_and_loaded(capsys):
     out = capsys.readouterr().out
     assert out.startswith("machine: ") and "cpu clock: digits_logreg + sgd_momentum" in out and "wall clock:" in out
     assert out.count("same steps to target in every run: True") == 2
+
+
+def test_a_study_that_cannot_start_is_one_message_and_exit_2(tmp_path, capsys):
+    assert reproducibility.main(["--out", str(tmp_path), "no_such_key=1"]) == 2
+    out = capsys.readouterr().out
+    assert "no_such_key" in out and "Traceback" not in out
+    assert not any(tmp_path.iterdir())  # nothing started
