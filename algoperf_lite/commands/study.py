@@ -29,6 +29,7 @@ from algoperf_lite.study.executors import (plan_device, resolve_devices, run_tri
                                            worker_threads)
 from algoperf_lite.study.launcher import Job, accounting_note, live_jobs, run_launcher
 from algoperf_lite.study.plan import PlannedTrial, plan_hash, prepare_plan, trial_configs
+from algoperf_lite.study.pool import cores, free_cpu_workers
 from algoperf_lite.study.progress import StudyProgress
 from algoperf_lite.study.resume import claim_results_dir, recorded_budget_scale, refusal, study_record, trial_state
 from algoperf_lite.study.scheduler import JobState
@@ -124,6 +125,8 @@ def run_configured_study(settings: StudyConfig, dry_run: bool, console: Console)
         raise UserError(f"{', '.join(in_process)} live in this process (given as Python objects): they need "
                         f"executor='sequential', not {settings.executor_kind}; give folders to run elsewhere")
     devices = resolve_devices(settings)
+    if settings.executor_kind == "pool" and settings.workers == 0:
+        settings = _free_core_workers(settings, devices, console)
     device = plan_device(settings, devices)
     unscaled = dataclasses.replace(settings, budget_scale=1.0) if settings.budget_scale in MEASURED_SCALES else settings
     plan = prepare_plan(trial_configs(unscaled, device))  # every input checked before anything is measured
@@ -133,6 +136,17 @@ def run_configured_study(settings: StudyConfig, dry_run: bool, console: Console)
         settings = _scaled(settings, plan, devices, False, console)
         return _run(settings, plan if settings.budget_scale == unscaled.budget_scale else
                     prepare_plan(trial_configs(settings, device)), devices, False, console)
+
+
+def _free_core_workers(settings: StudyConfig, devices: list[str], console: Console) -> StudyConfig:
+    """``workers=0``: on the CPU, as many pool workers as cores that other programs leave
+    free (a trial that takes turns on a core computes slower, docs/repeatability.md); one
+    per GPU."""
+    if devices != ["cpu"]:
+        return dataclasses.replace(settings, workers=1)
+    workers, busy = free_cpu_workers()
+    console.print(f"workers=0: other programs keep {busy:.1f} of {cores()} cores busy; {workers} pool worker(s)")
+    return dataclasses.replace(settings, workers=workers)
 
 
 def _run(settings: StudyConfig, plan: list[PlannedTrial], devices: list[str], dry_run: bool,

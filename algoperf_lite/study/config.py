@@ -46,7 +46,9 @@ class StudyConfig(TrialSettings):
     results_dir: str = field(default="results/${study.name}_${ruleset}", metadata=WHERE)
     # auto: every GPU, else the CPU | a list, e.g. [cuda:0, cuda:1] or [cpu]
     devices: Any = field(default="auto", metadata=WHERE)
-    workers: int = field(default=1, metadata={**WHERE, "minimum": 1})  # pool: trials at once per device
+    # pool: trials at once per device; 0: on the CPU, one per core that other programs
+    # leave free when the study starts (trials that share a core compute slower), else 1
+    workers: int = field(default=1, metadata={**WHERE, "minimum": 0})
     # Per-trial set-up and eval time beyond the budget: for the plan's estimate, and the
     # set-up a trial is allowed before its first eval.
     trial_overhead_sec: float = field(default=10.0, metadata={**WHERE, "minimum": 0})

@@ -27,6 +27,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from algoperf_lite.errors import UserError
 from algoperf_lite.results import LOGS_DIR, Outcome
 from algoperf_lite.study import isolation
@@ -180,6 +182,19 @@ def pool_slots(settings: StudyConfig, devices: list[str]) -> list[tuple[str, str
 
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def busy_cores(sample_sec: float = 1.0) -> float:
+    """Cores' worth of CPU time the machine's programs used over ``sample_sec`` (this idle
+    process among them)."""
+    return psutil.cpu_percent(interval=sample_sec) / 100.0 * (os.cpu_count() or 1)
+
+
+def free_cpu_workers(sample_sec: float = 1.0) -> tuple[int, float]:
+    """(workers, busy cores): one pool worker per core of this process's that other
+    programs leave free, at least one."""
+    busy = busy_cores(sample_sec)
+    return max(1, cores() - round(busy)), busy
 
 
 def run_pool(settings: StudyConfig, trials: list[PlannedTrial], devices: list[str], events: StudyEvents,
