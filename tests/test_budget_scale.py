@@ -145,3 +145,14 @@ def test_a_study_reads_this_machines_kept_measurement(tmp_path, capsys):
                      for name in ("first", "second"))
     assert "this machine's measurement of" in capsys.readouterr().out
     assert second["cached"] and second["factor"] == first["factor"] and second["date"] == first["date"]
+
+
+def test_a_study_says_a_measurement_on_a_busy_core_in_a_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(speed, "REPEAT_SEC", 0.1)
+    monkeypatch.setattr(speed.CoreWait, "share", lambda self: 0.3)
+    args = ["study=smoke", "rules.num_trials=1", "study.submissions=[adamw]", "budget_sec=0.3", "score=false",
+            "quiet=true", "executor=sequential", f"results_dir={tmp_path / 'r'}"]
+    assert study_command(args) == 0
+    out = capsys.readouterr().out
+    assert "warning: digits_logreg: this machine's speed was measured while other programs held its core 30%" in out
+    assert "SharedCoreWarning" not in out

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,15 +20,26 @@ BURN = "while True: pass"
 
 @pytest.mark.skipif(pool.cores() < 2, reason="needs 2 cores: one busy, one left")
 def test_a_busy_program_takes_its_core_from_the_pool():
-    busy = subprocess.Popen([sys.executable, "-c", BURN])
+    # Another program: started by a shell that exits at once, so not a child of this process.
+    pid = int(subprocess.check_output(["sh", "-c", f"{sys.executable} -c '{BURN}' >/dev/null 2>&1 & echo $!"]))
     try:
         time.sleep(0.3)
         workers, seen = pool.free_cpu_workers(sample_sec=0.5)
     finally:
-        busy.kill()
-        busy.wait()
+        os.kill(pid, signal.SIGKILL)
     assert seen >= 0.7  # the busy process's core (and whatever else runs)
     assert 1 <= workers <= pool.cores() - 1
+
+
+def test_this_process_and_its_children_are_not_other_programs():
+    child = subprocess.Popen([sys.executable, "-c", BURN])  # as a study's trial server importing torch
+    try:
+        time.sleep(0.3)
+        seen = pool.busy_cores(sample_sec=0.5)
+    finally:
+        child.kill()
+        child.wait()
+    assert seen < 0.5
 
 
 @pytest.mark.parametrize("busy, workers", [(0.1, 2), (1.0, 1), (1.6, 1), (2.0, 1)])

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from algoperf_lite.configs import config_yaml, load_config
-from algoperf_lite.console import stdout_console
+from algoperf_lite.console import stdout_console, warnings_as_lines
 from algoperf_lite.locks import check_free
 from algoperf_lite.results import Outcome
 from algoperf_lite.study import isolation
@@ -17,6 +17,7 @@ from algoperf_lite.trial.config import TrialConfig
 from algoperf_lite.trial.distributed import is_main_process
 from algoperf_lite.trial.eval_table import EvalTable, outcome_line
 from algoperf_lite.trial.run import PreparedTrial, prepare_trial, run_prepared
+from algoperf_lite.trial.speed import SharedCoreWarning
 
 
 def run_command(overrides: list[str], cfg: bool = False, console: Console | None = None) -> int:
@@ -36,7 +37,8 @@ def run_trial(config: TrialConfig, console: Console) -> tuple[PreparedTrial, Out
     check_free(Path(config.results_dir))  # a study's directory takes no stray runs
     if not is_main_process():  # under torchrun, rank 0 speaks for all
         console.quiet = True
-    trial = prepare_trial(config)
+    with warnings_as_lines(console, SharedCoreWarning):  # budget_scale measured on a busy core
+        trial = prepare_trial(config)
     r = trial.record
     console.print(
         f"[bold]{escape(r.submission)}[/bold] ({r.submission_form}) on [bold]{r.workload}[/bold] "

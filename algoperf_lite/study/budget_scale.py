@@ -26,11 +26,14 @@ def _measure_all(names: list[str], scale: str, device: str, threads: int | None,
     """Every workload's :class:`~algoperf_lite.trial.speed.Speed` in this process, as JSON."""
     import torch
 
+    from algoperf_lite.console import stdout_console, warnings_as_lines
     from algoperf_lite.trial.environment import torch_threads
-    from algoperf_lite.trial.speed import measure
+    from algoperf_lite.trial.speed import SharedCoreWarning, measure
 
     resolved = str(workloads.resolve_device(device))
-    with torch_threads(threads):  # then restored: a sequential study measures in its own process
+    # Threads restored after: a sequential study measures in its own process. A measurement
+    # on a busy core is a line on the output (a pool worker's, a job's too), not a traceback-like warning.
+    with torch_threads(threads), warnings_as_lines(stdout_console(), SharedCoreWarning):
         return [measure(name, scale, resolved, torch.get_num_threads() if resolved == "cpu" else None,
                         resolve_data_dir(config["data_dir"]), tuple(config["workloads_path"]), concurrency,
                         config["refresh"], barrier, worker).to_json()

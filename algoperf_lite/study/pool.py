@@ -185,9 +185,25 @@ def cores() -> int:
 
 
 def busy_cores(sample_sec: float = 1.0) -> float:
-    """Cores' worth of CPU time the machine's programs used over ``sample_sec`` (this idle
-    process among them)."""
-    return psutil.cpu_percent(interval=sample_sec) / 100.0 * (os.cpu_count() or 1)
+    """Cores' worth of CPU time that other programs used over ``sample_sec``: the machine's
+    total less this process's and its children's (a study starting its trial server)."""
+    psutil.cpu_percent(None)  # starts the machine's count
+    own_before = _own_cpu_sec()
+    time.sleep(sample_sec)
+    machine = psutil.cpu_percent(None) / 100.0 * (os.cpu_count() or 1) * sample_sec
+    return max(0.0, machine - (_own_cpu_sec() - own_before)) / sample_sec
+
+
+def _own_cpu_sec() -> float:
+    me = psutil.Process()
+    total = 0.0
+    for process in (me, *me.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # ended meanwhile
+            continue
+        total += times.user + times.system
+    return total
 
 
 def free_cpu_workers(sample_sec: float = 1.0) -> tuple[int, float]:
