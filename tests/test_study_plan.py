@@ -85,7 +85,7 @@ def test_held_out_variants_follow_their_base_workloads():
     ("ruleset=internal", "unknown ruleset 'internal'"),
     ("study.workloads=[]", "study.workloads must be a non-empty list"),
     ("study.submissions=[adamw,adamw]", "lists adamw more than once"),
-    ("workers=0", "workers=0 is not valid: workers must be an integer >= 1"),
+    ("workers=-1", "workers=-1 is not valid: workers must be an integer >= 0"),
     ("quiet=no", "quiet must be true or false"),
     ("budget_sec=-1", "budget_sec must be a positive number or null"),
     ("devices=[cuda:7]", "CUDA is not available"),
