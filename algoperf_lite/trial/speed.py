@@ -13,7 +13,7 @@ A measurement is kept per machine (:mod:`algoperf_lite.trial.speed_cache`: the h
 fingerprint, the configuration and the reference run name it) and reused by later runs
 and studies; ``budget_scale=measure`` measures again and replaces it. A measurement
 taken while other programs held this process's core for more than 5% of the time is
-used once and not kept, with a warning: beside a busy process the factor read about 20%
+used once and not kept, with a warning: beside busy processes the factor read 13-20%
 high (docs/repeatability.md), and a kept one would carry that into every later study. A
 workload without a calibration gets 1 and says so.
 """
@@ -71,7 +71,6 @@ class Speed:
     date: str = ""  # when measured
     cached: bool = False  # read from this machine's record of measurements, not measured now
     core_wait_share: float | None = None  # of the measurement's time, waiting for a core others held
-
 
     def to_json(self) -> dict[str, Any]:
         if not self.calibrated:
