@@ -37,6 +37,7 @@ from algoperf_lite.study.plan import PlannedTrial
 from algoperf_lite.study.progress import StudyEvents
 from algoperf_lite.study.resume import record_failure
 from algoperf_lite.study.worker import run_trial
+from algoperf_lite.trial.clock import tree_cpu_sec
 
 STARTUP_SEC = 120.0  # the first trial's process waits for the server to import torch (slow on a busy machine)
 POLL_SEC = 1.0
@@ -187,23 +188,12 @@ def cores() -> int:
 def busy_cores(sample_sec: float = 1.0) -> float:
     """Cores' worth of CPU time that other programs used over ``sample_sec``: the machine's
     total less this process's and its children's (a study starting its trial server)."""
+    me = psutil.Process()
     psutil.cpu_percent(None)  # starts the machine's count
-    own_before = _own_cpu_sec()
+    own_before = tree_cpu_sec(me)
     time.sleep(sample_sec)
     machine = psutil.cpu_percent(None) / 100.0 * (os.cpu_count() or 1) * sample_sec
-    return max(0.0, machine - (_own_cpu_sec() - own_before)) / sample_sec
-
-
-def _own_cpu_sec() -> float:
-    me = psutil.Process()
-    total = 0.0
-    for process in (me, *me.children(recursive=True)):
-        try:
-            times = process.cpu_times()
-        except psutil.Error:  # ended meanwhile
-            continue
-        total += times.user + times.system
-    return total
+    return max(0.0, machine - (tree_cpu_sec(me) - own_before)) / sample_sec
 
 
 def free_cpu_workers(sample_sec: float = 1.0) -> tuple[int, float]:

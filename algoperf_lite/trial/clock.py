@@ -80,6 +80,17 @@ def _cpu_sec(times: psutil._common.pcputimes) -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
+def tree_cpu_sec(root: psutil.Process) -> float:
+    """CPU seconds of ``root`` and its live descendants so far (ended ones through their parents)."""
+    total = 0.0
+    for process in (root, *root.children(recursive=True)):
+        try:
+            total += _cpu_sec(process.cpu_times())
+        except psutil.Error:  # ended meanwhile
+            pass
+    return total
+
+
 class CpuTimer:
     """CPU seconds of this process (every thread) and of the processes it starts.
 
