@@ -32,6 +32,7 @@ def test_a_busy_program_takes_its_core_from_the_pool():
 
 
 def test_this_process_and_its_children_are_not_other_programs():
+    before = pool.busy_cores(sample_sec=0.5)  # whatever else the machine runs (a busy CI runner)
     child = subprocess.Popen([sys.executable, "-c", BURN])  # as a study's trial server importing torch
     try:
         time.sleep(0.3)
@@ -39,7 +40,7 @@ def test_this_process_and_its_children_are_not_other_programs():
     finally:
         child.kill()
         child.wait()
-    assert seen < 0.5
+    assert seen < before + 0.5  # the child's whole core would add about 1
 
 
 @pytest.mark.parametrize("busy, workers", [(0.1, 2), (1.0, 1), (1.6, 1), (2.0, 1)])
