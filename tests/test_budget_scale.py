@@ -102,6 +102,7 @@ def test_a_study_records_its_factors_and_a_resumed_study_measures_nothing(tmp_pa
 
 def test_a_measurement_is_kept_per_machine_and_measure_replaces_it(monkeypatch, tmp_path):
     monkeypatch.setattr(speed, "REPEAT_SEC", 0.1)  # the keeping is tested here, not the measurement's length
+    monkeypatch.setattr(speed.CoreWait, "share", lambda self: 0.0)  # as on free cores (a busy runner keeps none)
     fresh = functools.partial(measure.__wrapped__, "digits_logreg", "smoke", CPU, 1, None)  # past the process's memo
     first, again = fresh(), fresh()
     assert not first.cached and again.cached
@@ -139,7 +140,10 @@ def test_a_study_reads_this_machines_kept_measurement(tmp_path, capsys):
     args = ["study=smoke", "rules.num_trials=1", "study.submissions=[adamw]", "budget_sec=0.3", "score=false",
             "quiet=true", "executor=pool", "workers=2"]
     assert study_command([*args, f"results_dir={tmp_path / 'first'}"]) == 0
-    assert "measured in" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "measured in" in out
+    if "held its core" in out:  # kept only when measured on free cores (the test above checks that)
+        pytest.skip("other programs held this machine's cores while the workers measured: nothing was kept")
     assert study_command([*args, f"results_dir={tmp_path / 'second'}"]) == 0
     first, second = (json.loads((tmp_path / name / "study.json").read_text())["config"]["budget_scale"]["digits_logreg"]
                      for name in ("first", "second"))
