@@ -10,8 +10,9 @@ results directories compared (e.g. the same study from another machine), scored 
 Prints, per ruleset: each submission's score in both and their difference; Kendall's tau
 between the two rankings; the share of (submission, workload) cells whose verdict
 (reached within budget or not, after the median over studies) agrees; the largest score
-difference; and, from the score differences, how many studies a comparison needs to
-tell two submissions apart at 95% confidence. With ``--busy N``, N other processes (each
+difference; of the pairs of submissions whose scores lie more than d apart in the first,
+how many keep their order in the second; and, from the score differences, how many
+studies a comparison needs to tell two submissions apart at 95% confidence. With ``--busy N``, N other processes (each
 a one-thread PyTorch training loop, as another user's job would be) run throughout the
 second study; each study's wall time is printed.
 """
@@ -33,16 +34,19 @@ from scipy.stats import kendalltau
 
 from algoperf_lite.scoring import ScoreSettings, compute_scores, load_trials
 
-# Another user's job: a one-thread PyTorch loop of matrix products, as a training run keeps a core busy.
-BUSY = ("import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\n"
+# Another user's job: a one-thread PyTorch loop of matrix products, as a training run keeps a
+# core busy. It says "busy" once torch is imported and the loop runs.
+BUSY = ("import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\nprint('busy', flush=True)\n"
         "while True:\n    a = torch.tanh(a @ a * 0.01)\n")
 
 
 @contextmanager
 def busy_processes(n: int) -> Iterator[None]:
-    """``n`` busy processes for the duration of the block."""
-    procs = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(n)]
+    """``n`` busy processes, already looping when the block starts, for its duration."""
+    procs = [subprocess.Popen([sys.executable, "-c", BUSY], stdout=subprocess.PIPE, text=True) for _ in range(n)]
     try:
+        for p in procs:
+            p.stdout.readline()
         yield
     finally:
         for p in procs:
@@ -67,6 +71,15 @@ def studies_needed(differences: list[float], gap: float) -> int:
     return max(1, math.ceil((1.96 * math.sqrt(2) * sd / gap) ** 2)) if math.isfinite(sd) else 0
 
 
+def pairs_kept(first: pd.Series, second: pd.Series, gap: float) -> tuple[int, int]:
+    """(kept, total): of the pairs of submissions whose scores in ``first`` differ by more
+    than ``gap``, how many ``second`` orders the same way: how far apart two scores must
+    be for one study's order of them to repeat."""
+    subs = list(first.index)
+    apart = [(x, y) for i, x in enumerate(subs) for y in subs[i + 1:] if abs(first[x] - first[y]) > gap]
+    return sum((first[x] - first[y]) * (second[x] - second[y]) > 0 for x, y in apart), len(apart)
+
+
 def compare(a: Path, b: Path) -> list[str]:
     """The report's lines for two results directories."""
     (score_a, reached_a), (score_b, reached_b) = scores_and_verdicts(a), scores_and_verdicts(b)
@@ -84,6 +97,9 @@ def compare(a: Path, b: Path) -> list[str]:
         lines.append(f"  Kendall's tau of the rankings {tau:.3f}; reached-or-not agrees in {agree.mean():.0%} of "
                      f"{len(cells)} (submission, workload) cells ({(~agree).sum()} flipped); largest score "
                      f"difference {max(map(abs, differences)):.4f}")
+        kept = ", ".join("{:g}: {} of {}".format(gap, *pairs_kept(sa.loc[subs], sb.loc[subs], gap))
+                         for gap in (0.05, 0.1, 0.2))
+        lines.append(f"  pairs of submissions more than d apart in the first that keep their order in the second ({kept})")
         if len(differences) > 1:
             needed = ", ".join(f"{gap:g}: {studies_needed(differences, gap)}" for gap in (0.05, 0.1, 0.2))
             lines.append(f"  studies per submission to order two scores that differ by d, at 95% ({needed})")
@@ -104,15 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare:
         a, b = args.compare
     else:
-        from algoperf_lite.cli import main as cli  # its messages for bad input, not tracebacks
-
         a, b = (args.out / f"{args.preset}_seed{seed}" for seed in args.seeds)
         for i, (seed, folder) in enumerate(zip(args.seeds, (a, b))):
             busy = args.busy if i == 1 else 0
             started = time.monotonic()
+            # The study as its own program, as a user starts it: the busy processes are then
+            # other programs to it (workers=0 counts the cores they leave free), not its children.
             with busy_processes(busy):
-                code = cli(["study", f"study={args.preset}", f"seed={seed}", f"results_dir={folder}", "quiet=true",
-                            *args.overrides])
+                code = subprocess.run([sys.executable, "-m", "algoperf_lite.cli", "study", f"study={args.preset}",
+                                       f"seed={seed}", f"results_dir={folder}", "quiet=true", *args.overrides]).returncode
             if code:
                 return code
             print(f"seed {seed}: {time.monotonic() - started:.0f} s of wall time beside {busy} busy process(es)")

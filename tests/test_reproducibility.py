@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import math
+import time
 
 from conftest import REPO
 from test_scoring_fakes import write_trial
@@ -36,6 +37,21 @@ def test_scores_tau_and_agreeing_verdicts_by_hand(tmp_path):
     # ranking a: x > z > y; b: x > y > z -> two concordant pairs, one discordant: tau = 1/3
     assert "Kendall's tau of the rankings 0.333; reached-or-not agrees in 83% of 6 (submission, workload) cells" in text
     assert "(1 flipped); largest score difference" in text
+    # a: x 0.8359, z 0.5025 (ratio 1 on w2; ratio 4 on w1 counts at the last of the 100
+    # points only: half a trapezoid, 0.5 x 3/99 / 3 / 2), y 0.3359: every pair more than
+    # 0.1 apart, x-z and x-y more than 0.2. b orders x > y > z: only (z, y) swaps.
+    assert "keep their order in the second (0.05: 2 of 3, 0.1: 2 of 3, 0.2: 2 of 2)" in text
+
+
+def test_pairs_far_enough_apart_keep_their_order_by_hand():
+    import pandas as pd
+
+    first = pd.Series({"a": 0.9, "b": 0.7, "c": 0.65, "d": 0.1})
+    second = pd.Series({"a": 0.6, "b": 0.8, "c": 0.5, "d": 0.2})
+    # More than 0.1 apart in the first: every pair but (b, c); the second swaps a and b only.
+    assert reproducibility.pairs_kept(first, second, 0.1) == (4, 5)
+    assert reproducibility.pairs_kept(first, second, 0.5) == (3, 3)  # (a, d), (b, d), (c, d)
+    assert reproducibility.pairs_kept(first, second, 0.9) == (0, 0)
 
 
 def test_studies_needed_by_hand():
@@ -54,6 +70,10 @@ def test_busy_processes_run_only_inside_the_block():
     with reproducibility.busy_processes(2):
         busy = set(me.children()) - before
         assert len(busy) == 2 and all(p.is_running() for p in busy)
+        # Already looping when the block starts: each burns CPU from the first moment.
+        spent = {p: sum(p.cpu_times()[:2]) for p in busy}
+        time.sleep(0.5)
+        assert all(sum(p.cpu_times()[:2]) - spent[p] > 0.05 for p in busy)
     assert not set(me.children()) - before and not any(p.is_running() for p in busy)
 
 
@@ -72,8 +92,8 @@ def test_load_check_runs_the_same_trial_alone_and_loaded(capsys):
     assert out.count("same steps to target in every run: True") == 2
 
 
-def test_a_study_that_cannot_start_is_one_message_and_exit_2(tmp_path, capsys):
+def test_a_study_that_cannot_start_is_one_message_and_exit_2(tmp_path, capfd):
     assert reproducibility.main(["--out", str(tmp_path), "no_such_key=1"]) == 2
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out  # the study runs as its own program
     assert "no_such_key" in out and "Traceback" not in out
     assert not any(tmp_path.iterdir())  # nothing started
