@@ -1,7 +1,11 @@
 """How much of each trial's wall time went to evaluation, per workload, from a results
-directory (issue 8's goal: under 10% at the default eval period).
+directory, and how finely the evals and checkpoints resolved the times to target.
 
     python scripts/eval_share.py results/quickstart_external
+
+The resolution of a reached trial is (t - t0) / t, with t its time to target and t0 the
+latest evaluated point before it (an eval or a checkpoint that did not reach the target):
+the crossing is known to lie between them.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ def eval_shares(results_dir: Path) -> pd.DataFrame:
         if not (trial / "evals.csv").is_file() or not outcome.get("wall_time"):
             continue
         evals = pd.read_csv(trial / "evals.csv")
+        t = outcome.get("time_to_target")
+        before = evals["submission_time"][evals["submission_time"] < t] if t else ()
         rows.append({"workload": trial.parent.name, "evals": len(evals),
-                     "eval_sec": evals["eval_time"].sum(), "wall_sec": outcome["wall_time"]})
-    table = pd.DataFrame(rows)
+                     "eval_sec": evals["eval_time"].sum(), "wall_sec": outcome["wall_time"],
+                     "resolution": (t - before.max()) / t if len(before) else float("nan")})
+    table = pd.DataFrame(rows, columns=["workload", "evals", "eval_sec", "wall_sec", "resolution"])
     table["share"] = table["eval_sec"] / table["wall_sec"]
     return table
 
@@ -37,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         print("no finished trials with evals found", file=sys.stderr)
         return 1
     summary = table.groupby("workload").agg(trials=("share", "size"), evals_per_trial=("evals", "median"),
-                                            median_share=("share", "median"), max_share=("share", "max"))
+                                            median_share=("share", "median"), max_share=("share", "max"),
+                                            median_resolution=("resolution", "median"),
+                                            max_resolution=("resolution", "max"))
     print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
     return 0
 

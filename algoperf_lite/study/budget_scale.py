@@ -81,7 +81,8 @@ def _combine(names: list[str], runs: list[list[dict[str, Any]]]) -> dict[str, di
             continue
         here = statistics.median(s["steps_per_sec"] for s in each)
         out[name] = {**first, "steps_per_sec": here, "factor": first["calibration_steps_per_sec"] / here,
-                     "steps_per_sec_per_worker": [s["steps_per_sec"] for s in each]}
+                     "steps_per_sec_per_worker": [s["steps_per_sec"] for s in each],
+                     "core_wait_share_per_worker": [s.get("core_wait_share") for s in each]}
     return out
 
 
