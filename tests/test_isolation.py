@@ -98,7 +98,8 @@ def test_no_process_a_submission_started_outlives_its_trial(tmp_path, executor):
     assert [pid for pid, when in started if _alive(pid, when)] == []
     statuses = {p.parents[3].name: json.loads(p.read_text())["status"]
                 for p in results.glob("external_tuning/*/*/*/*/outcome.json")}
-    assert statuses == {"hangs": "failed", "crashes": "failed", "finishes": "budget_exhausted"}
+    assert statuses["hangs"] == statuses["crashes"] == "failed"
+    assert statuses["finishes"] in ("reached", "budget_exhausted")  # it trains on: whether it reaches is not the point
 
 
 def test_no_process_a_submission_started_outlives_a_single_run(tmp_path):

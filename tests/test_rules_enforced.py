@@ -96,5 +96,6 @@ def test_evaluation_runs_in_eval_mode_without_gradients(digits, adamw):
     digits.__class__ = Recording
     train_point(digits, adamw, ADAMW_POINT, seed=0, batch_size=64, budget_sec=5.0, eval_period_sec=1.0, max_steps=2)
     # two evals (after step 1 and the final one), each over eval-train (1,000 examples),
-    # validation (500) and test (297) in CPU batches of 256: 4 + 2 + 2 forward passes
-    assert during_eval == [(False, False)] * 2 * (4 + 2 + 2)
+    # validation (500) and test (297) in CPU batches of 64: 16 + 8 + 5 forward passes
+    assert digits.eval_batch_size == 64
+    assert during_eval == [(False, False)] * 2 * (16 + 8 + 5)

@@ -13,9 +13,9 @@ A measurement is kept per machine (:mod:`algoperf_lite.trial.speed_cache`: the h
 fingerprint, the configuration and the reference run name it) and reused by later runs
 and studies; ``budget_scale=measure`` measures again and replaces it. A measurement
 taken while other programs held this process's core for more than 5% of the time is
-used once and not kept, with a warning: beside busy processes the factor read 13-20%
-high (docs/repeatability.md), and a kept one would carry that into every later study. A
-workload without a calibration gets 1 and says so.
+used once and not kept, with a warning: beside two busy processes on two cores the
+factor read 10-23% high (docs/repeatability.md), and a kept one would carry that into
+every later study. A workload without a calibration gets 1 and says so.
 """
 
 from __future__ import annotations
