@@ -12,9 +12,9 @@ between the two rankings; the share of (submission, workload) cells whose verdic
 (reached within budget or not, after the median over studies) agrees; the largest score
 difference; of the pairs of submissions whose scores lie more than d apart in the first,
 how many keep their order in the second; and, from the score differences, how many
-studies a comparison needs to tell two submissions apart at 95% confidence. With ``--busy N``, N other processes (each
-a one-thread PyTorch training loop, as another user's job would be) run throughout the
-second study; each study's wall time is printed.
+studies a comparison needs to tell two submissions apart at 95% confidence. With
+``--busy N``, N other processes (each a one-thread PyTorch training loop, as another
+user's job would be) run throughout the second study; each study's wall time is printed.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ def compare(a: Path, b: Path) -> list[str]:
                      f"difference {max(map(abs, differences)):.4f}")
         kept = ", ".join("{:g}: {} of {}".format(gap, *pairs_kept(sa.loc[subs], sb.loc[subs], gap))
                          for gap in (0.05, 0.1, 0.2))
-        lines.append(f"  pairs of submissions more than d apart in the first that keep their order in the second ({kept})")
+        lines.append(f"  pairs of submissions more than d apart in the first that keep their order in the "
+                     f"second ({kept})")
         if len(differences) > 1:
             needed = ", ".join(f"{gap:g}: {studies_needed(differences, gap)}" for gap in (0.05, 0.1, 0.2))
             lines.append(f"  studies per submission to order two scores that differ by d, at 95% ({needed})")
@@ -127,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             # The study as its own program, as a user starts it: the busy processes are then
             # other programs to it (workers=0 counts the cores they leave free), not its children.
             with busy_processes(busy):
-                code = subprocess.run([sys.executable, "-m", "algoperf_lite.cli", "study", f"study={args.preset}",
-                                       f"seed={seed}", f"results_dir={folder}", "quiet=true", *args.overrides]).returncode
+                command = [sys.executable, "-m", "algoperf_lite.cli", "study", f"study={args.preset}", f"seed={seed}",
+                           f"results_dir={folder}", "quiet=true", *args.overrides]
+                code = subprocess.run(command).returncode
             if code:
                 return code
             print(f"seed {seed}: {time.monotonic() - started:.0f} s of wall time beside {busy} busy process(es)")
