@@ -73,7 +73,7 @@ def test_busy_processes_run_only_inside_the_block():
         # Already looping when the block starts: each burns CPU from the first moment.
         spent = {p: sum(p.cpu_times()[:2]) for p in busy}
         time.sleep(0.5)
-        assert all(sum(p.cpu_times()[:2]) - spent[p] > 0.05 for p in busy)
+        assert all(sum(p.cpu_times()[:2]) - spent[p] > 0.01 for p in busy)  # a sleeping one: about 0
     assert not set(me.children()) - before and not any(p.is_running() for p in busy)
 
 
