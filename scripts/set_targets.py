@@ -43,7 +43,6 @@ import math
 import shlex
 import statistics
 import sys
-from pathlib import Path
 
 import torch
 
