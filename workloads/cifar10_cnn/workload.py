@@ -77,7 +77,7 @@ class AirNet(nn.Module):
 
 class Cifar10CNN(TensorWorkload):
     norm: Norm = nn.BatchNorm2d
-    channels_last = True  # on a GPU (TensorWorkload.memory_format)
+    channels_last = True  # TensorWorkload.memory_format
     eval_batch_size = 1000
     SCALES = {
         # Smoke: a seeded 6,000-image share of the training set (5,000 train + 1,000

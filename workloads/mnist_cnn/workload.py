@@ -41,7 +41,7 @@ class SmallCNN(nn.Module):
 
 class MnistCNN(TensorWorkload):
     activation: type[nn.Module] = nn.ReLU
-    channels_last = True  # on a GPU (TensorWorkload.memory_format)
+    channels_last = True  # TensorWorkload.memory_format
     default_dropout_rate = 0.1
     # An eval costs about 0.37 s on one idle core at smoke scale (2,500 images through the
     # CNN; 0.58 s with both cores of a 2-core machine training), a checkpoint's 0.15 s (the
