@@ -43,11 +43,11 @@ class MnistCNN(TensorWorkload):
     activation: type[nn.Module] = nn.ReLU
     channels_last = True  # TensorWorkload.memory_format
     default_dropout_rate = 0.1
-    # An eval costs about 0.37 s on one idle core at smoke scale (2,500 images through the
-    # CNN; 0.58 s with both cores of a 2-core machine training), a checkpoint's 0.15 s (the
-    # 1,000 validation images). Time to target comes from checkpoints, not from the evals'
-    # grid, so evals every 5 s suffice: at 3 s they took 23% of a 13-baseline study's trial
-    # wall time (docs/repeatability.md).
+    # An eval costs about 0.17 s at smoke scale (2,500 images through the CNN, one thread,
+    # both cores of a 2-core machine training), a checkpoint's 0.07 s (the 1,000 validation
+    # images). Time to target comes from checkpoints, not from the evals' grid, so evals
+    # every 5 s suffice: at 3 s (and evals twice as slow) they took 23% of a 13-baseline
+    # study's trial wall time (docs/repeatability.md).
     eval_train_size = 500
     SCALES = {
         "smoke": ScaleConfig(
