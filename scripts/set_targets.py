@@ -17,8 +17,8 @@ and budgets"), and record them with their provenance in the family's targets.jso
    marks the same moment of training, on a metric that moves with every example instead
    of in steps of one image: near a plateau, where a few images of a small validation
    set decide when an accuracy target is crossed, two root seeds' times to an accuracy
-   target differ by a median 17% on digits_logreg, to the loss target by 4%
-   (scripts/seed_noise.py).
+   target differ by a median 17% on digits_logreg, to the loss target by 3%
+   (scripts/seed_noise.py; docs/repeatability.md).
 4. Budget = 4/3 of the median time those reruns took to reach the target, at least
    ``--min-budget`` (on a shared CPU, scheduling noise dominates sub-second budgets);
    step hint = the steps those reruns make in that budget, at their median speed.
