@@ -4,6 +4,7 @@ parts of them slow or scripted for the timing tests."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import time
 import urllib.error
@@ -22,6 +23,20 @@ from algoperf_lite.trial.workloads import build_workload
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+def load_module(path: Path, name: str):
+    """The Python file at ``path``, imported as a module named ``name`` (scripts and
+    submissions are files, not packages)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_script(name: str):
+    """``scripts/<name>.py`` as a module."""
+    return load_module(REPO / "scripts" / f"{name}.py", name)
+
 
 ADAMW_POINT = {"learning_rate": 0.01, "one_minus_beta1": 0.1, "beta2": 0.999,
                "weight_decay": 1e-3, "warmup_factor": 0.05}

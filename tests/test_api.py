@@ -4,7 +4,6 @@ overrides, Python objects as submissions)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -18,8 +17,8 @@ from algoperf_lite.api import hydra_value, overrides_of
 from algoperf_lite.configs import load_config
 from algoperf_lite.errors import UserError
 from algoperf_lite.results import read_spec
+from conftest import REPO, load_module
 
-REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -95,9 +94,7 @@ def test_values_and_groups_become_overrides():
 
 
 def test_a_module_runs_as_its_file_and_python_objects_as_a_native_submission(tmp_path):
-    spec = importlib.util.spec_from_file_location("my_module", REPO / "submissions" / "adamw" / "submission.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(REPO / "submissions" / "adamw" / "submission.py", "my_module")
     short = dict(device="cpu", budget_scale=1, max_steps=3, quiet=True, results_dir=str(tmp_path))
     result = algoperf_lite.run(submission=module, **short)
     assert result.record.submission == "adamw" and result.outcome.steps == 3

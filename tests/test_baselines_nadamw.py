@@ -3,22 +3,18 @@ out directly, on a small least-squares problem; and why torch.optim.NAdam is not
 
 from __future__ import annotations
 
-import importlib.util
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, load_module
 
 LR, BETAS, EPS, WD = 0.01, (0.9, 0.99), 1e-8, 0.1
 
 
 def submission_module(name: str):
-    spec = importlib.util.spec_from_file_location(f"test_baseline_{name}", REPO / "submissions" / name / "submission.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(REPO / "submissions" / name / "submission.py", f"test_baseline_{name}")
 
 
 def problem(seed: int = 0):

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from types import SimpleNamespace
 
 import pytest
 
 from algoperf_lite.spec import Target
-from conftest import REPO
-
-
-def script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_script
 
 
 def test_first_hits_are_each_runs_first_row_that_reaches_the_goal():
-    set_targets = script("set_targets")
+    set_targets = load_script("set_targets")
     rows = lambda *losses: [{"step": 10 * i, "validation/loss": v} for i, v in enumerate(losses)]  # noqa: E731
     runs = [SimpleNamespace(evals=rows(2.0, 0.4, 0.3, 0.35)), SimpleNamespace(evals=rows(2.0, 0.9)),
             SimpleNamespace(evals=rows(1.0, 0.3))]
@@ -29,7 +21,7 @@ def test_first_hits_are_each_runs_first_row_that_reaches_the_goal():
 
 
 def test_as_loss_is_for_accuracy_targets_only(capsys):
-    set_targets = script("set_targets")
+    set_targets = load_script("set_targets")
     with pytest.raises(SystemExit) as stop:
         set_targets.main(["shakespeare_char_lm", "--tune-budget", "1", "--tune-steps", "10", "--as-loss"])
     assert stop.value.code == 2
@@ -37,7 +29,7 @@ def test_as_loss_is_for_accuracy_targets_only(capsys):
 
 
 def test_cnn_layout_times_both_layouts(capsys):
-    assert script("cnn_layout").main(["mnist_cnn", "--rounds", "1"]) == 0
+    assert load_script("cnn_layout").main(["mnist_cnn", "--rounds", "1"]) == 0
     line = capsys.readouterr().out.strip()
     match = re.fullmatch(r"mnist_cnn: full eval ([\d.]+) s default, ([\d.]+) s channels-last \([\d.]+x\); "
                          r"training step ([\d.]+) ms, ([\d.]+) ms \([\d.]+x\); medians of 7 evals and 3 x 10 steps "

@@ -3,17 +3,14 @@ times to target, from a results directory."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import pytest
 
-from conftest import REPO
+from conftest import load_script
 from test_scoring_fakes import write_trial
 
-spec = importlib.util.spec_from_file_location("eval_share", REPO / "scripts" / "eval_share.py")
-eval_share = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(eval_share)
+eval_share = load_script("eval_share")
 
 
 def test_shares_and_resolution_by_hand(tmp_path, capsys):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, load_script
 
 sys.path.insert(0, str(REPO / "scripts"))  # a helper module of the scripts, imported as they import it
 import overhead  # noqa: E402
@@ -45,11 +45,7 @@ def test_bare_loop_and_runner_on_a_real_workload(digits, adamw, capsys):
 
 
 def test_bench_overhead_prints_ratio_and_spread(capsys):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_overhead", REPO / "scripts" / "bench_overhead.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("bench_overhead")
     assert module.main(["digits_logreg", "--steps", "5", "--repeats", "2", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "digits_logreg" in out and "IQR" in out and "2 repeats" in out

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import math
 import time
 
-from conftest import REPO
+from conftest import REPO, load_script
 from test_scoring_fakes import write_trial
 
-spec = importlib.util.spec_from_file_location("reproducibility", REPO / "scripts" / "reproducibility.py")
-reproducibility = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(reproducibility)
+reproducibility = load_script("reproducibility")
 
 
 def study(root, times):

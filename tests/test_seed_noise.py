@@ -4,18 +4,15 @@ that never stop at a target."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 
 import pandas as pd
 import pytest
 
 from algoperf_lite.spec import Target
-from conftest import REPO
+from conftest import load_script
 
-spec = importlib.util.spec_from_file_location("seed_noise", REPO / "scripts" / "seed_noise.py")
-seed_noise = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(seed_noise)
+seed_noise = load_script("seed_noise")
 
 
 def test_targets_are_read_with_their_direction():

@@ -6,7 +6,6 @@ supervised worker), so a test takes tens of seconds on 2 cores."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -23,13 +22,11 @@ from algoperf_lite.cli import main
 from algoperf_lite.commands.study import study_command
 from algoperf_lite.errors import UserError
 from algoperf_lite.study.scheduler import accounting, final_state
-from conftest import REPO
+from conftest import REPO, load_script
 
 pytest.importorskip("submitit")
 
-_spec = importlib.util.spec_from_file_location("slurm_cluster", REPO / "scripts" / "slurm_cluster.py")
-slurm_cluster = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(slurm_cluster)
+slurm_cluster = load_script("slurm_cluster")
 
 pytestmark = pytest.mark.skipif(slurm_cluster.why_not_here() is not None,
                                 reason=f"no SLURM here: {slurm_cluster.why_not_here()}")
